@@ -1,0 +1,157 @@
+#include "parser/name_addr.h"
+
+#include "parser/lexer.h"
+
+namespace sipshield::parser {
+
+// from-spec = ( name-addr / addr-spec ) *( SEMI from-param )       (RFC 3261 §25.1)
+// name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
+bool parseNameAddr(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out) {
+  out = NameAddr{};
+  const char* p = buffer.data;
+  Lexer lx{p, begin, end};
+  lx.skipLws();
+  if (lx.atEnd()) {
+    return false;
+  }
+  uint32_t laquot = end;
+  if (lx.peek() == '"') {
+    if (!lx.quotedString(out.display_name)) {
+      return false;
+    }
+    lx.skipLws();
+    if (lx.peek() != '<') {
+      return false;
+    }
+    laquot = lx.pos;
+  } else {
+    for (uint32_t i = lx.pos; i < end; ++i) {
+      if (p[i] == '<') {
+        laquot = i;
+        break;
+      }
+      if (p[i] == ';' || p[i] == ',') {
+        break;  // an addr-spec's parameters begin; no '<' may follow (§20.10)
+      }
+    }
+    if (laquot != end) {
+      Span display = trimLwsSpan(p, lx.pos, laquot);
+      out.display_name = display;
+    }
+  }
+  uint32_t after_uri = 0;
+  if (laquot != end) {
+    out.angle_brackets = true;
+    uint32_t uri_begin = laquot + 1;
+    uint32_t i = uri_begin;
+    while (i < end && p[i] != '>') {
+      ++i;
+    }
+    if (i >= end || i == uri_begin) {
+      return false;
+    }
+    out.uri = {uri_begin, i - uri_begin};
+    after_uri = i + 1;
+  } else {
+    // addr-spec without brackets ends at the first ';' (header params) or white space.
+    uint32_t i = lx.pos;
+    while (i < end && p[i] != ';' && !isLws(p[i])) {
+      ++i;
+    }
+    if (i == lx.pos) {
+      return false;
+    }
+    out.uri = {lx.pos, i - lx.pos};
+    after_uri = i;
+  }
+  Lexer rest{p, after_uri, end};
+  rest.skipLws();
+  if (!rest.atEnd()) {
+    if (rest.peek() != ';') {
+      return false;
+    }
+    out.params = {rest.pos, end - rest.pos};
+    while (out.params.length > 0 && isLws(p[out.params.end() - 1])) {
+      --out.params.length;
+    }
+    (void)findParam(buffer, out.params, "tag", out.tag);
+  }
+  return true;
+}
+
+Span trimLwsSpan(const char* p, uint32_t begin, uint32_t end) {
+  while (begin < end && isLws(p[begin])) {
+    ++begin;
+  }
+  while (end > begin && isLws(p[end - 1])) {
+    --end;
+  }
+  return {begin, end - begin};
+}
+
+bool nextListElement(ByteView buffer, uint32_t end, uint32_t* pos, Span& element) {
+  const char* p = buffer.data;
+  uint32_t i = *pos;
+  while (i < end && isLws(p[i])) {
+    ++i;
+  }
+  if (i >= end) {
+    return false;
+  }
+  uint32_t begin = i;
+  bool in_quotes = false;
+  bool in_angle = false;
+  for (; i < end; ++i) {
+    char c = p[i];
+    if (in_quotes) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_quotes = false;
+      }
+    } else if (c == '"') {
+      in_quotes = true;
+    } else if (c == '<') {
+      in_angle = true;
+    } else if (c == '>') {
+      in_angle = false;
+    } else if (c == ',' && !in_angle) {
+      break;
+    }
+  }
+  uint32_t stop = i < end ? i : end;
+  element = trimLwsSpan(p, begin, stop);
+  *pos = stop < end ? stop + 1 : end;
+  return true;
+}
+
+bool findParam(ByteView buffer, Span params, std::string_view name, Span& value) {
+  Lexer lx{buffer.data, params.offset, params.end()};
+  while (lx.consume(';')) {
+    Span key = lx.token();
+    if (key.empty()) {
+      return false;
+    }
+    Span val;
+    if (lx.consume('=')) {
+      if (lx.peek() == '"') {
+        if (!lx.quotedString(val)) {
+          return false;
+        }
+      } else {
+        uint32_t begin = lx.pos;
+        while (!lx.atEnd() && lx.peek() != ';' && lx.peek() != ',' && !isLws(lx.peek())) {
+          ++lx.pos;
+        }
+        val = {begin, lx.pos - begin};
+      }
+    }
+    if (equalsIgnoreCase(buffer.data + key.offset, key.length, name)) {
+      value = val;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace sipshield::parser

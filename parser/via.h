@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+
+#include "parser/sip_message.h"
+
+namespace sipshield::parser {
+
+// One via-parm (RFC 3261 §20.42, §25.1), with RFC 3581's rport.
+struct ViaEntry {
+  Span whole;      // the via-parm as written, from "SIP/2.0" to the end of its last parameter
+  Span protocol;   // "SIP/2.0/UDP"
+  Span transport;  // "UDP", "TCP", "TLS", "SCTP", "WS", "WSS" or an extension token
+  Span host;       // sent-by host; an IPv6 reference keeps its brackets
+  uint16_t port = 0;  // 0 when sent-by has no port
+  Span branch;        // value of ;branch=
+  Span received;      // value of ;received=
+  Span maddr;
+  Span ttl;
+  bool has_rport = false;  // ;rport present, with or without a value
+  int32_t rport = -1;      // its value, -1 when absent or empty
+  Span params;             // everything after sent-by, starting at the first ';'
+};
+
+// ViaCursor walks every via-parm of a message in order: the comma-separated values of the
+// first Via line, then of the next Via line, and so on (§7.3.1 allows both forms).
+// Not thread-safe; cheap to copy. Usage:
+//   ViaCursor c(buf, msg); ViaEntry v; while (c.next(v)) {...}  if (c.failed()) ...
+class ViaCursor {
+ public:
+  ViaCursor(ByteView buffer, const SipMessage& message);
+
+  // next parses the next via-parm into `entry`. Returns false at the end or on a parse error;
+  // failed() tells which, and errorOffset() where.
+  bool next(ViaEntry& entry);
+  [[nodiscard]] bool failed() const { return failed_; }
+  [[nodiscard]] uint32_t errorOffset() const { return error_offset_; }
+  // headerIndex is the index (in message.headers) of the line the last entry came from.
+  [[nodiscard]] int headerIndex() const { return header_index_; }
+
+ private:
+  ByteView buffer_;
+  const SipMessage* message_;
+  int header_index_ = -1;
+  uint32_t pos_ = 0;
+  uint32_t end_ = 0;
+  bool failed_ = false;
+  uint32_t error_offset_ = 0;
+};
+
+// parseViaParm parses one via-parm found in [begin, end) of `buffer` (white space around it
+// is allowed). On success fills `entry`, sets `*stop` to the offset after it (at a ',' or
+// `end`) and returns true; returns false with `*stop` at the faulty byte otherwise.
+bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry, uint32_t* stop);
+
+}  // namespace sipshield::parser

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "src/net/endpoint.h"
+
+namespace sipshield {
+
+// The packet model shared by the I/O backends and the pipeline. Backends fill RxPackets from
+// their receive burst, call Pipeline::processBurst once, then transmit what it put in the
+// TxBatch. Neither side knows the other's mechanics (io_uring, DPDK, pcap).
+
+// RxPacket is one received UDP datagram; `data` stays valid for the burst.
+struct RxPacket {
+  const uint8_t* data = nullptr;
+  uint32_t length = 0;
+  net::Endpoint source;
+  uint8_t local_index = 0;  // which listen address (socket) it arrived on
+  uint8_t ttl = 0;          // IPv4 TTL or IPv6 hop limit; 0 when the backend could not tell
+};
+
+// TxPacket is one datagram to send: its bytes live in the batch's slot.
+struct TxPacket {
+  uint8_t* data = nullptr;
+  uint32_t length = 0;
+  net::Endpoint destination;
+  uint8_t local_index = 0;  // which listen address (socket) to send from
+};
+
+// TxBatch is a fixed set of transmit slots, allocated once per worker. Not thread-safe: one
+// per worker. The pipeline claims a slot, writes the datagram, then commits it.
+class TxBatch {
+ public:
+  static constexpr uint32_t kSlotBytes = 65536;
+
+  // Allocates `slots` buffers of kSlotBytes each (at start, never per packet).
+  explicit TxBatch(uint32_t slots);
+  ~TxBatch();
+  TxBatch(const TxBatch&) = delete;
+  TxBatch& operator=(const TxBatch&) = delete;
+
+  // claim returns the next free slot's packet (data points at kSlotBytes of room), or
+  // nullptr when the batch is full. Nothing is sent until commit().
+  TxPacket* claim();
+  // commit marks the claimed slot as ready with `length` bytes.
+  void commit(uint32_t length);
+
+  [[nodiscard]] std::span<TxPacket> ready() { return {packets_, count_}; }
+  [[nodiscard]] uint32_t size() const { return count_; }
+  [[nodiscard]] uint32_t capacity() const { return slots_; }
+  [[nodiscard]] bool full() const { return count_ == slots_; }
+  void clear() { count_ = 0; }
+
+ private:
+  uint32_t slots_;
+  uint32_t count_ = 0;
+  uint8_t* memory_;
+  TxPacket* packets_;
+};
+
+// BurstHandler is what an I/O backend drives: the pipeline implements it. One virtual call
+// per burst, never per packet.
+class BurstHandler {
+ public:
+  virtual ~BurstHandler() = default;
+  // processBurst handles up to 32 received packets, appending what must be sent to `tx`.
+  // `now_ns` is CLOCK_MONOTONIC read once for the burst. Called by one worker thread only.
+  virtual void processBurst(std::span<const RxPacket> packets, TxBatch& tx, uint64_t now_ns) = 0;
+  // idle is called when a poll found nothing, so timers (health, expiry) can advance.
+  virtual void idle(TxBatch& tx, uint64_t now_ns) { (void)tx; (void)now_ns; }
+};
+
+inline constexpr uint32_t kMaxBurst = 32;
+
+}  // namespace sipshield

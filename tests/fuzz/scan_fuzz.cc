@@ -1,0 +1,57 @@
+// libFuzzer target: the scanner and every sub-parser on arbitrary bytes. Any verdict is fine;
+// a crash, a sanitizer report or kernels that disagree is a bug.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "parser/name_addr.h"
+#include "parser/scan_kernel.h"
+#include "parser/uri.h"
+#include "parser/validate.h"
+
+using namespace sipshield::parser;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // An exact-size heap copy so ASan flags any read past the end.
+  std::vector<uint8_t> copy(data, data + size);
+  ByteView input(copy.data(), copy.size());
+
+  static ParsedMessage<kDefaultHeaderCapacity> parsed;
+  SipSummary summary;
+  const ScanLimits kLimits[] = {{65535, Framing::Datagram}, {65535, Framing::Stream}};
+  for (const ScanLimits& limits : kLimits) {
+    ScanResult r = scanAndValidate(input, parsed.message, summary, limits);
+    if (r.status == ScanStatus::Complete && r.consumed > size) {
+      std::abort();
+    }
+  }
+
+  // Kernels must agree with the scalar reference.
+  size_t expected = findSpecialScalar(input.data, input.size);
+  if (scanIsaSupported(ScanIsa::Sse42) && findSpecialSse42(input.data, input.size) != expected) {
+    std::abort();
+  }
+  if (scanIsaSupported(ScanIsa::Avx2) && findSpecialAvx2(input.data, input.size) != expected) {
+    std::abort();
+  }
+
+  // Sub-parsers straight on the bytes, as a header value would reach them.
+  Span all{0, static_cast<uint32_t>(size > 0xFFFF ? 0xFFFF : size)};
+  ViaEntry via;
+  uint32_t stop = 0;
+  (void)parseViaParm(input, all.offset, all.end(), via, &stop);
+  NameAddr addr;
+  (void)parseNameAddr(input, all, addr);
+  SipUri uri;
+  (void)parseUri(input, all, uri);
+  CSeq cseq;
+  (void)parseCSeq(input, all, cseq);
+  uint32_t pos = 0;
+  Span element;
+  int guard = 0;
+  while (nextListElement(input, all.end(), &pos, element) && ++guard < 100000) {
+  }
+  return 0;
+}

@@ -1,0 +1,312 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "parser/cseq.h"
+#include "parser/name_addr.h"
+#include "parser/numbers.h"
+#include "parser/uri.h"
+#include "parser/via.h"
+#include "tests/parser/test_util.h"
+
+namespace sipshield::parser {
+namespace {
+
+using testing::corpusPath;
+using testing::readFile;
+using testing::Scanned;
+
+Span whole(const std::string& s) { return {0, static_cast<uint32_t>(s.size())}; }
+
+struct ViaRow {
+  const char* description;
+  const char* input;
+  bool ok;
+  const char* transport;
+  const char* host;
+  uint16_t port;
+  const char* branch;
+  const char* received;
+  bool has_rport;
+  int32_t rport;
+  const char* ttl;
+  const char* maddr;
+};
+
+const ViaRow kVias[] = {
+    {"plain", "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1", true, "UDP", "192.0.2.1", 5060,
+     "z9hG4bK1", "", false, -1, "", ""},
+    {"rport flag", "SIP/2.0/UDP h.example;rport;branch=z9hG4bK2", true, "UDP", "h.example", 0,
+     "z9hG4bK2", "", true, -1, "", ""},
+    {"rport value and received", "SIP/2.0/UDP 10.0.0.1:5062;received=192.0.2.88;rport=41834",
+     true, "UDP", "10.0.0.1", 5062, "", "192.0.2.88", true, 41834, "", ""},
+    {"IPv6 reference", "SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bK3", true, "TCP",
+     "[2001:db8::1]", 5061, "z9hG4bK3", "", false, -1, "", ""},
+    {"IPv6 received without brackets", "SIP/2.0/UDP [::1];received=2001:db8::9;rport=1", true,
+     "UDP", "[::1]", 0, "", "2001:db8::9", true, 1, "", ""},
+    {"spaces everywhere", "SIP / 2.0 / UDP  h : 7 ; branch = z9hG4bK4 ; ttl = 3 ; maddr=m.example",
+     true, "UDP", "h", 7, "z9hG4bK4", "", false, -1, "3", "m.example"},
+    {"case-insensitive names", "SIP/2.0/udp h;BRANCH=z9hG4bK5;RPort", true, "udp", "h", 0,
+     "z9hG4bK5", "", true, -1, "", ""},
+    {"unknown params kept", "SIP/2.0/WSS x.invalid;alias;keep=30;branch=z9hG4bK6", true, "WSS",
+     "x.invalid", 0, "z9hG4bK6", "", false, -1, "", ""},
+    {"no host", "SIP/2.0/UDP ;branch=1", false, "", "", 0, "", "", false, -1, "", ""},
+    {"no space before host", "SIP/2.0/UDPh", false, "", "", 0, "", "", false, -1, "", ""},
+    {"bad port", "SIP/2.0/UDP h:99999", false, "", "", 0, "", "", false, -1, "", ""},
+    {"empty port", "SIP/2.0/UDP h:", false, "", "", 0, "", "", false, -1, "", ""},
+    {"bad rport", "SIP/2.0/UDP h;rport=abc", false, "", "", 0, "", "", false, -1, "", ""},
+    {"ttl over 255", "SIP/2.0/UDP h;ttl=300", false, "", "", 0, "", "", false, -1, "", ""},
+    {"missing transport", "SIP/2.0 h", false, "", "", 0, "", "", false, -1, "", ""},
+    {"garbage after host", "SIP/2.0/UDP h x", false, "", "", 0, "", "", false, -1, "", ""},
+    {"empty param name", "SIP/2.0/UDP h;=1", false, "", "", 0, "", "", false, -1, "", ""},
+};
+
+class ViaTest : public ::testing::TestWithParam<ViaRow> {};
+
+TEST_P(ViaTest, Parses) {
+  const ViaRow& row = GetParam();
+  std::string s = row.input;
+  ViaEntry v;
+  uint32_t stop = 0;
+  bool ok = parseViaParm(ByteView(s), 0, static_cast<uint32_t>(s.size()), v, &stop);
+  ASSERT_EQ(ok, row.ok) << row.description << " stop " << stop;
+  if (!ok) {
+    return;
+  }
+  const char* b = s.data();
+  EXPECT_EQ(v.transport.view(b), row.transport) << row.description;
+  EXPECT_EQ(v.host.view(b), row.host) << row.description;
+  EXPECT_EQ(v.port, row.port) << row.description;
+  EXPECT_EQ(v.branch.view(b), row.branch) << row.description;
+  EXPECT_EQ(v.received.view(b), row.received) << row.description;
+  EXPECT_EQ(v.has_rport, row.has_rport) << row.description;
+  EXPECT_EQ(v.rport, row.rport) << row.description;
+  EXPECT_EQ(v.ttl.view(b), row.ttl) << row.description;
+  EXPECT_EQ(v.maddr.view(b), row.maddr) << row.description;
+  EXPECT_EQ(v.whole.view(b), std::string_view(s).substr(0, v.whole.length));
+  EXPECT_EQ(stop, s.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Via, ViaTest, ::testing::ValuesIn(kVias));
+
+// Comma-joined via-parms and separate Via lines are walked in order (RFC 3261 §7.3.1).
+TEST(ViaCursor, WalksCommaListsAcrossLines) {
+  std::string bytes = readFile(corpusPath("16_486_multivia_line.sip"));
+  Scanned s;
+  ASSERT_TRUE(s.run(bytes).ok());
+  ViaCursor cursor(ByteView(bytes), s.msg());
+  ViaEntry v;
+  std::vector<std::string> branches;
+  std::vector<std::string> wholes;
+  while (cursor.next(v)) {
+    branches.emplace_back(v.branch.view(bytes.data()));
+    wholes.emplace_back(v.whole.view(bytes.data()));
+  }
+  EXPECT_FALSE(cursor.failed());
+  EXPECT_EQ(branches, (std::vector<std::string>{"z9hG4bK0d5e.77a1f3c2", "z9hG4bK5a2d91f.3",
+                                                "z9hG4bK1402885917"}));
+  EXPECT_EQ(wholes[0], "SIP/2.0/UDP 203.0.113.41:5060;branch=z9hG4bK0d5e.77a1f3c2");
+  EXPECT_EQ(wholes[2],
+            "SIP/2.0/UDP 10.20.30.51:5060;received=192.0.2.140;rport=61022;"
+            "branch=z9hG4bK1402885917");
+
+  std::string invite = readFile(corpusPath("01_invite_sdp.sip"));
+  Scanned i;
+  ASSERT_TRUE(i.run(invite).ok());
+  ViaCursor lines(ByteView(invite), i.msg());
+  int count = 0;
+  while (lines.next(v)) {
+    ++count;
+    EXPECT_EQ(lines.headerIndex(), count - 1);
+  }
+  EXPECT_EQ(count, 3);
+}
+
+TEST(ViaCursor, FoldedVia) {
+  std::string bytes = readFile(corpusPath("15_folded_subscribe.sip"));
+  Scanned s;
+  ASSERT_TRUE(s.run(bytes).ok());
+  EXPECT_EQ(s.summary.top_via.branch.view(bytes.data()), "z9hG4bK74bf9.a1");
+  EXPECT_TRUE(s.summary.top_via.has_rport);
+}
+
+struct NameAddrRow {
+  const char* description;
+  const char* input;
+  bool ok;
+  const char* display;
+  const char* uri;
+  const char* tag;
+  bool angle;
+};
+
+const NameAddrRow kNameAddrs[] = {
+    {"quoted display", "\"Marta Ilves\" <sip:marta@v.example>;tag=9fx", true, "Marta Ilves",
+     "sip:marta@v.example", "9fx", true},
+    {"quoted display no space", "\"sipvicious\"<sip:100@1.1.1.1>;tag=36", true, "sipvicious",
+     "sip:100@1.1.1.1", "36", true},
+    {"token display", "Bob Smith <sip:bob@b.example>", true, "Bob Smith", "sip:bob@b.example",
+     "", true},
+    {"no display", "<sip:+1415@h.example;user=phone>;tag=a;x=y", true, "",
+     "sip:+1415@h.example;user=phone", "a", true},
+    {"addr-spec with tag", "sip:ops@carrier.example;tag=t1", true, "", "sip:ops@carrier.example",
+     "t1", false},
+    {"escaped quote in display", "\"a \\\"b\\\"\" <sip:x@y>", true, "a \\\"b\\\"", "sip:x@y", "",
+     true},
+    {"TAG upper case", "<sip:x@y>;TAG=Q1", true, "", "sip:x@y", "Q1", true},
+    {"unterminated quote", "\"abc <sip:x@y>", false, "", "", "", false},
+    {"unterminated angle", "<sip:x@y;tag=1", false, "", "", "", false},
+    {"empty uri", "<>", false, "", "", "", false},
+    {"empty", "   ", false, "", "", "", false},
+    {"junk after uri", "<sip:x@y> junk", false, "", "", "", false},
+};
+
+class NameAddrTest : public ::testing::TestWithParam<NameAddrRow> {};
+
+TEST_P(NameAddrTest, Parses) {
+  const NameAddrRow& row = GetParam();
+  std::string s = row.input;
+  NameAddr a;
+  bool ok = parseNameAddr(ByteView(s), whole(s), a);
+  ASSERT_EQ(ok, row.ok) << row.description;
+  if (!ok) {
+    return;
+  }
+  EXPECT_EQ(a.display_name.view(s.data()), row.display) << row.description;
+  EXPECT_EQ(a.uri.view(s.data()), row.uri) << row.description;
+  EXPECT_EQ(a.tag.view(s.data()), row.tag) << row.description;
+  EXPECT_EQ(a.angle_brackets, row.angle) << row.description;
+}
+
+INSTANTIATE_TEST_SUITE_P(NameAddr, NameAddrTest, ::testing::ValuesIn(kNameAddrs));
+
+TEST(ListElements, CommasInsideQuotesAndAnglesDoNotSplit) {
+  std::string s = "\"Doe, John\" <sip:j@x;a=1,2>, <sip:k@y> ,sip:z@w";
+  uint32_t pos = 0;
+  Span e;
+  std::vector<std::string> elements;
+  while (nextListElement(ByteView(s), static_cast<uint32_t>(s.size()), &pos, e)) {
+    elements.emplace_back(e.view(s.data()));
+  }
+  EXPECT_EQ(elements,
+            (std::vector<std::string>{"\"Doe, John\" <sip:j@x;a=1,2>", "<sip:k@y>", "sip:z@w"}));
+}
+
+struct UriRow {
+  const char* input;
+  bool ok;
+  const char* scheme;
+  const char* user;
+  const char* host;
+  uint16_t port;
+  const char* params;
+  const char* headers;
+};
+
+const UriRow kUris[] = {
+    {"sip:4155550142@203.0.113.45:5060", true, "sip", "4155550142", "203.0.113.45", 5060, "", ""},
+    {"sips:alice:secret@example.com;transport=tls?subject=x", true, "sips", "alice",
+     "example.com", 0, ";transport=tls", "subject=x"},
+    {"sip:[2001:db8::20]:5060;transport=udp", true, "sip", "", "[2001:db8::20]", 5060,
+     ";transport=udp", ""},
+    {"sip:203.0.113.41;lr;ftag=9fx", true, "sip", "", "203.0.113.41", 0, ";lr;ftag=9fx", ""},
+    {"SIP:Bob@EXAMPLE.com", true, "SIP", "Bob", "EXAMPLE.com", 0, "", ""},
+    {"tel:+14155550142", true, "tel", "", "", 0, "", ""},
+    {"sip:", false, "", "", "", 0, "", ""},
+    {"sip:a@", false, "", "", "", 0, "", ""},
+    {"sip:h:99999", false, "", "", "", 0, "", ""},
+    {"nocolon", false, "", "", "", 0, "", ""},
+    {"sip:[::1", false, "", "", "", 0, "", ""},
+};
+
+TEST(Uri, Table) {
+  for (const UriRow& row : kUris) {
+    std::string s = row.input;
+    SipUri u;
+    bool ok = parseUri(ByteView(s), whole(s), u);
+    ASSERT_EQ(ok, row.ok) << row.input;
+    if (!ok) {
+      continue;
+    }
+    EXPECT_EQ(u.scheme.view(s.data()), row.scheme) << row.input;
+    EXPECT_EQ(u.user.view(s.data()), row.user) << row.input;
+    EXPECT_EQ(u.host.view(s.data()), row.host) << row.input;
+    EXPECT_EQ(u.port, row.port) << row.input;
+    EXPECT_EQ(u.params.view(s.data()), row.params) << row.input;
+    EXPECT_EQ(u.headers.view(s.data()), row.headers) << row.input;
+  }
+}
+
+TEST(CSeq, Table) {
+  struct Row {
+    const char* input;
+    bool ok;
+    uint32_t number;
+    Method method;
+  } rows[] = {
+      {"20 INVITE", true, 20, Method::Invite},
+      {"  101   SUBSCRIBE ", true, 101, Method::Subscribe},
+      {"2147483647 BYE", true, 2147483647u, Method::Bye},
+      {"1 FOO", true, 1, Method::Other},
+      {"2147483648 BYE", false, 0, Method::Other},
+      {"99999999999999999999 BYE", false, 0, Method::Other},
+      {"BYE", false, 0, Method::Other},
+      {"12BYE", false, 0, Method::Other},
+      {"1 BYE extra", false, 0, Method::Other},
+      {"-1 BYE", false, 0, Method::Other},
+  };
+  for (const Row& row : rows) {
+    std::string s = row.input;
+    CSeq c;
+    ASSERT_EQ(parseCSeq(ByteView(s), whole(s), c), row.ok) << row.input;
+    if (row.ok) {
+      EXPECT_EQ(c.number, row.number) << row.input;
+      EXPECT_EQ(c.method, row.method) << row.input;
+    }
+  }
+}
+
+TEST(Numbers, DecimalIsOverflowSafe) {
+  struct Row {
+    const char* input;
+    uint64_t max;
+    bool ok;
+    uint64_t value;
+  } rows[] = {
+      {"0", 10, true, 0},
+      {"70", 255, true, 70},
+      {"255", 255, true, 255},
+      {"256", 255, false, 0},
+      {"18446744073709551615", UINT64_MAX, true, UINT64_MAX},
+      {"18446744073709551616", UINT64_MAX, false, 0},
+      {"000000000000000000000000012", 100, true, 12},
+      {"5", 0, false, 0},
+      {"", 10, false, 0},
+      {"1 ", 10, false, 0},
+      {"+1", 10, false, 0},
+  };
+  for (const Row& row : rows) {
+    std::string s = row.input;
+    uint64_t v = 0;
+    ASSERT_EQ(parseDecimal(ByteView(s), whole(s), row.max, v), row.ok) << row.input;
+    if (row.ok) {
+      EXPECT_EQ(v, row.value) << row.input;
+    }
+  }
+}
+
+TEST(Params, FindParam) {
+  std::string s = ";lr;ftag=9fx; TRANSPORT = tcp;q=\"a;b\"";
+  Span v;
+  ASSERT_TRUE(findParam(ByteView(s), whole(s), "lr", v));
+  EXPECT_TRUE(v.empty());
+  ASSERT_TRUE(findParam(ByteView(s), whole(s), "transport", v));
+  EXPECT_EQ(v.view(s.data()), "tcp");
+  ASSERT_TRUE(findParam(ByteView(s), whole(s), "q", v));
+  EXPECT_EQ(v.view(s.data()), "a;b");
+  EXPECT_FALSE(findParam(ByteView(s), whole(s), "tag", v));
+}
+
+}  // namespace
+}  // namespace sipshield::parser

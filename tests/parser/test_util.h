@@ -1,0 +1,40 @@
+#pragma once
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "parser/sip_message.h"
+#include "parser/validate.h"
+
+namespace sipshield::parser::testing {
+
+// Paths are given by meson as compile definitions so tests run from any directory.
+inline std::string corpusPath(const std::string& name) {
+  return std::string(SIPSHIELD_CORPUS_DIR) + "/" + name;
+}
+inline std::string messagePath(const std::string& name) {
+  return std::string(SIPSHIELD_TEST_DATA_DIR) + "/messages/" + name;
+}
+
+inline std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream data;
+  data << in.rdbuf();
+  return data.str();
+}
+
+// Scanned holds a message and its summary for one input kept alive by the caller.
+struct Scanned {
+  ParsedMessage<kDefaultHeaderCapacity> parsed;
+  SipSummary summary;
+  ScanResult result;
+
+  ScanResult run(const std::string& bytes, const ScanLimits& limits = {}) {
+    result = scanAndValidate(ByteView(bytes), parsed.message, summary, limits);
+    return result;
+  }
+  const SipMessage& msg() const { return parsed.message; }
+};
+
+}  // namespace sipshield::parser::testing
