@@ -1,0 +1,27 @@
+// sipshield: SIP load balancer and DoS shield. Subcommands: scan (inspect messages and
+// captures), run (the daemon).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "src/cli/scan_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sipshield: SIP load balancer and DoS shield"};
+  app.require_subcommand(1);
+
+  std::vector<std::string> scan_files;
+  CLI::App* scan = app.add_subcommand(
+      "scan", "Scan SIP messages (raw files or pcap captures); print one JSON line each");
+  scan->add_option("files", scan_files, "message files or .pcap/.pcapng captures");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (scan->parsed()) {
+    return sipshield::cli::runScan(scan_files, std::cout, std::cerr);
+  }
+  return 2;
+}
