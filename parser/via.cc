@@ -121,6 +121,7 @@ bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry
         (void)digits.port(port);
         entry.rport = port;
       }
+      entry.rport_param = {name.offset, lx.pos - name.offset};
     } else if (equalsIgnoreCase(n, name.length, "maddr")) {
       entry.maddr = value;
     } else if (equalsIgnoreCase(n, name.length, "ttl")) {

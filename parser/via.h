@@ -19,6 +19,7 @@ struct ViaEntry {
   Span ttl;
   bool has_rport = false;  // ;rport present, with or without a value
   int32_t rport = -1;      // its value, -1 when absent or empty
+  Span rport_param;        // the whole ";rport[=value]" parameter without the ';'
   Span params;             // everything after sent-by, starting at the first ';'
 };
 

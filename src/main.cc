@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "src/cli/run_command.h"
 #include "src/cli/scan_command.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,10 @@ int main(int argc, char** argv) {
       "scan", "Scan SIP messages (raw files or pcap captures); print one JSON line each");
   scan->add_option("files", scan_files, "message files or .pcap/.pcapng captures");
 
+  std::string config_path;
+  CLI::App* run = app.add_subcommand("run", "Run the balancer (stops on SIGTERM, reloads on SIGHUP)");
+  run->add_option("-c,--config", config_path, "TOML config file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -22,6 +27,9 @@ int main(int argc, char** argv) {
   }
   if (scan->parsed()) {
     return sipshield::cli::runScan(scan_files, std::cout, std::cerr);
+  }
+  if (run->parsed()) {
+    return sipshield::cli::runDaemon(config_path, std::cerr);
   }
   return 2;
 }

@@ -73,4 +73,7 @@ class BurstHandler {
 
 inline constexpr uint32_t kMaxBurst = 32;
 
+// The largest UDP payload over IPv4 (65535 - 20 - 8); the pipeline never writes more.
+inline constexpr uint32_t kMaxUdpPayload = 65507;
+
 }  // namespace sipshield

@@ -1,0 +1,161 @@
+#include "lb/branch_mac.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+namespace sipshield::lb {
+namespace {
+
+static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 key is 16 bytes");
+static_assert(crypto_shorthash_BYTES == 8, "SipHash-2-4 output is 8 bytes");
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// hexValue returns the value of a lower-case hex digit, or -1. Branch text is ours, so upper
+// case is not accepted: it cannot have been produced by makeBranch.
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+bool BranchSigner::deriveKey(std::span<const uint8_t> secret, uint8_t id, Key& key) {
+  // One keyed BLAKE2b over a context label gives 48 bytes: three independent SipHash keys.
+  static constexpr char kLabel[] = "sipshield via-branch mac v1";
+  uint8_t out[48];
+  if (crypto_generichash(out, sizeof(out), reinterpret_cast<const uint8_t*>(kLabel),
+                         sizeof(kLabel) - 1, secret.data(), secret.size()) != 0) {
+    return false;
+  }
+  std::memcpy(key.k0.data(), out, 16);
+  std::memcpy(key.k1.data(), out + 16, 16);
+  std::memcpy(key.k2.data(), out + 32, 16);
+  sodium_memzero(out, sizeof(out));
+  key.id = id;
+  key.present = true;
+  return true;
+}
+
+Result<BranchSigner> BranchSigner::create(std::span<const uint8_t> current_secret,
+                                          uint8_t current_id,
+                                          std::span<const uint8_t> previous_secret,
+                                          uint8_t previous_id) {
+  if (sodium_init() < 0) {
+    return Status(StatusCode::FailedPrecondition, "branch mac: libsodium init failed");
+  }
+  // crypto_generichash takes keys of 16..64 bytes; longer secrets are hashed down first.
+  auto check = [](std::span<const uint8_t> s, uint8_t id, const char* which) -> Status {
+    if (s.size() < kMinBranchSecretLength) {
+      return Status(StatusCode::InvalidArgument,
+                    std::string("branch mac: ") + which + " secret shorter than 16 bytes");
+    }
+    if (id > kMaxBranchKeyId) {
+      return Status(StatusCode::InvalidArgument,
+                    std::string("branch mac: ") + which + " key id above 15");
+    }
+    return Status();
+  };
+  Status st = check(current_secret, current_id, "current");
+  if (!st.ok()) {
+    return st;
+  }
+  if (!previous_secret.empty()) {
+    st = check(previous_secret, previous_id, "previous");
+    if (!st.ok()) {
+      return st;
+    }
+    if (previous_id == current_id) {
+      return Status(StatusCode::InvalidArgument,
+                    "branch mac: previous key id equals the current key id");
+    }
+  }
+  BranchSigner signer;
+  auto derive = [](std::span<const uint8_t> secret, uint8_t id, Key& key) {
+    uint8_t digest[crypto_generichash_KEYBYTES_MAX];
+    if (secret.size() > crypto_generichash_KEYBYTES_MAX) {
+      crypto_generichash(digest, sizeof(digest), secret.data(), secret.size(), nullptr, 0);
+      secret = std::span<const uint8_t>(digest, sizeof(digest));
+    }
+    const bool ok = deriveKey(secret, id, key);
+    sodium_memzero(digest, sizeof(digest));
+    return ok;
+  };
+  if (!derive(current_secret, current_id, signer.keys_[0])) {
+    return Status(StatusCode::FailedPrecondition, "branch mac: key derivation failed");
+  }
+  if (!previous_secret.empty() && !derive(previous_secret, previous_id, signer.keys_[1])) {
+    return Status(StatusCode::FailedPrecondition, "branch mac: key derivation failed");
+  }
+  return signer;
+}
+
+BranchSigner::~BranchSigner() { sodium_memzero(keys_.data(), sizeof(keys_)); }
+
+void BranchSigner::macHex(const Key& key, std::string_view client_branch,
+                          std::string_view call_id, char* hex_out) {
+  uint8_t inner[16];
+  crypto_shorthash(inner, reinterpret_cast<const uint8_t*>(client_branch.data()),
+                   client_branch.size(), key.k1.data());
+  crypto_shorthash(inner + 8, reinterpret_cast<const uint8_t*>(call_id.data()), call_id.size(),
+                   key.k2.data());
+  uint8_t mac[8];
+  crypto_shorthash(mac, inner, sizeof(inner), key.k0.data());
+  for (size_t i = 0; i < sizeof(mac); ++i) {
+    hex_out[2 * i] = kHexDigits[mac[i] >> 4];
+    hex_out[2 * i + 1] = kHexDigits[mac[i] & 0xF];
+  }
+}
+
+size_t BranchSigner::makeBranch(std::string_view client_branch, std::string_view call_id,
+                                std::span<char> out) const {
+  if (out.size() < kBranchLength) {
+    return 0;
+  }
+  char* p = out.data();
+  std::memcpy(p, kBranchPrefix.data(), kBranchPrefix.size());
+  p += kBranchPrefix.size();
+  *p++ = kHexDigits[keys_[0].id];
+  macHex(keys_[0], client_branch, call_id, p);
+  return kBranchLength;
+}
+
+BranchVerdict BranchSigner::verifyBranch(std::string_view our_branch,
+                                         std::string_view client_branch,
+                                         std::string_view call_id) const {
+  if (our_branch.size() != kBranchLength ||
+      our_branch.substr(0, kBranchPrefix.size()) != kBranchPrefix) {
+    return BranchVerdict::NotOurs;
+  }
+  const int id = hexValue(our_branch[kBranchPrefix.size()]);
+  if (id < 0) {
+    return BranchVerdict::NotOurs;
+  }
+  const std::string_view mac_text = our_branch.substr(kBranchPrefix.size() + 1);
+  for (char c : mac_text) {
+    if (hexValue(c) < 0) {
+      return BranchVerdict::NotOurs;
+    }
+  }
+  for (size_t k = 0; k < keys_.size(); ++k) {
+    const Key& key = keys_[k];
+    if (!key.present || key.id != id) {
+      continue;
+    }
+    char expected[kBranchMacHexLength];
+    macHex(key, client_branch, call_id, expected);
+    if (sodium_memcmp(expected, mac_text.data(), kBranchMacHexLength) != 0) {
+      return BranchVerdict::BadMac;
+    }
+    return k == 0 ? BranchVerdict::Valid : BranchVerdict::ValidPreviousKey;
+  }
+  return BranchVerdict::UnknownKey;
+}
+
+}  // namespace sipshield::lb

@@ -1,0 +1,147 @@
+#include "lb/proxy_rewrite.h"
+
+#include "parser/name_addr.h"
+
+namespace sipshield::lb {
+
+using parser::ByteView;
+using parser::HeaderField;
+using parser::HeaderId;
+using parser::Span;
+
+parser::Span headerLine(ByteView input, const HeaderField& field) {
+  uint32_t end = field.value.end();
+  while (end + 1 < input.size && !(input.data[end] == '\r' && input.data[end + 1] == '\n')) {
+    ++end;
+  }
+  end = end + 2 <= input.size ? end + 2 : static_cast<uint32_t>(input.size);
+  return {field.name.offset, end - field.name.offset};
+}
+
+size_t rewriteRequest(ByteView input, const parser::SipMessage& message,
+                      const parser::SipSummary& summary, RequestEdits& edits,
+                      MessageEditor& editor, uint8_t* out, size_t capacity) {
+  editor.clear();
+  const uint32_t after_start_line = message.start_line.end() + 2;
+  editor.insert(after_start_line, edits.via_line);
+  if (!edits.record_route_line.empty()) {
+    editor.insert(after_start_line, edits.record_route_line);
+  }
+
+  // RFC 3581 §4 / RFC 3261 §18.2.1: tell the next hop where the request really came from.
+  const parser::ViaEntry& top = summary.top_via;
+  char rport_text[12];
+  if (edits.rport >= 0 && top.has_rport && top.rport < 0) {
+    int n = 0;
+    const char prefix[] = "rport=";
+    for (char c : std::string_view(prefix, 6)) {
+      rport_text[n++] = c;
+    }
+    char reversed[6];
+    int r = 0;
+    uint32_t port = static_cast<uint32_t>(edits.rport);
+    do {
+      reversed[r++] = static_cast<char>('0' + port % 10);
+      port /= 10;
+    } while (port != 0);
+    while (r > 0) {
+      rport_text[n++] = reversed[--r];
+    }
+    editor.replace(top.rport_param.offset, top.rport_param.length,
+                   std::string_view(rport_text, static_cast<size_t>(n)));
+  }
+  char received_text[64];
+  if (!edits.received.empty()) {
+    if (!top.received.empty()) {
+      editor.replace(top.received.offset, top.received.length, edits.received);
+    } else if (edits.received.size() + 10 <= sizeof(received_text)) {
+      size_t n = 0;
+      for (char c : std::string_view(";received=")) {
+        received_text[n++] = c;
+      }
+      for (char c : edits.received) {
+        received_text[n++] = c;
+      }
+      editor.insert(top.whole.end(), std::string_view(received_text, n));
+    }
+  }
+
+  // §16.6 step 3: decrement Max-Forwards, or add it.
+  if (const HeaderField* mf = message.first(HeaderId::MaxForwards)) {
+    int hops = summary.max_forwards - 1;
+    int n = 0;
+    if (hops >= 100) {
+      edits.max_forwards_text[n++] = static_cast<char>('0' + hops / 100);
+    }
+    if (hops >= 10) {
+      edits.max_forwards_text[n++] = static_cast<char>('0' + (hops / 10) % 10);
+    }
+    edits.max_forwards_text[n++] = static_cast<char>('0' + hops % 10);
+    editor.replace(mf->value.offset, mf->value.length,
+                   std::string_view(edits.max_forwards_text, static_cast<size_t>(n)));
+  } else {
+    editor.insert(after_start_line, "Max-Forwards: 70\r\n");
+  }
+
+  if (edits.pop_top_route) {
+    Span uri;
+    Span cut;
+    if (firstRouteElement(input, message, uri, cut)) {
+      editor.remove(cut);
+    }
+  }
+  return editor.write(input, out, capacity);
+}
+
+bool topViaRemoval(ByteView input, const parser::SipMessage& message, Span& cut,
+                   parser::ViaEntry& second) {
+  parser::ViaCursor cursor(input, message);
+  parser::ViaEntry top;
+  if (!cursor.next(top)) {
+    return false;
+  }
+  const int top_line = cursor.headerIndex();
+  if (!cursor.next(second)) {
+    return false;
+  }
+  if (cursor.headerIndex() == top_line) {
+    cut = {top.whole.offset, second.whole.offset - top.whole.offset};
+  } else {
+    cut = headerLine(input, message.headers[top_line]);
+  }
+  return true;
+}
+
+size_t rewriteResponse(ByteView input, Span cut, MessageEditor& editor, uint8_t* out,
+                       size_t capacity) {
+  editor.clear();
+  editor.remove(cut);
+  return editor.write(input, out, capacity);
+}
+
+bool firstRouteElement(ByteView input, const parser::SipMessage& message, Span& uri, Span& cut) {
+  const HeaderField* route = message.first(HeaderId::Route);
+  if (route == nullptr) {
+    return false;
+  }
+  uint32_t pos = route->value.offset;
+  Span element;
+  if (!parser::nextListElement(input, route->value.end(), &pos, element)) {
+    return false;
+  }
+  parser::NameAddr addr;
+  if (!parser::parseNameAddr(input, element, addr)) {
+    return false;
+  }
+  uri = addr.uri;
+  Span next;
+  uint32_t after = pos;
+  if (parser::nextListElement(input, route->value.end(), &after, next)) {
+    cut = {element.offset, next.offset - element.offset};
+  } else {
+    cut = headerLine(input, *route);
+  }
+  return true;
+}
+
+}  // namespace sipshield::lb

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "lb/message_editor.h"
+#include "parser/validate.h"
+
+namespace sipshield::lb {
+
+// The stateless-proxy rewrite of RFC 3261 §16.6/§16.11 and RFC 3581, on bytes only: no
+// sockets, no addresses beyond their text. The pipeline decides where a message goes; these
+// functions produce the bytes that go there. None allocates; all are thread-safe.
+
+// What to change in a request on its way through (client → backend, or backend → client in
+// record-route mode).
+struct RequestEdits {
+  std::string_view via_line;           // our "Via: SIP/2.0/UDP host:port;branch=…\r\n"
+  std::string_view record_route_line;  // "Record-Route: <sip:host:port;lr>\r\n", or empty
+  std::string_view received;           // source IP text for the top Via's received=, or empty
+  int32_t rport = -1;                  // source port for a valueless ;rport, or -1
+  bool pop_top_route = false;          // the first Route element addresses us (§16.4)
+  // Scratch for the decremented Max-Forwards digits; the caller keeps it alive.
+  char max_forwards_text[4] = {};
+};
+
+// rewriteRequest writes `input` with our Via on top, Record-Route (if given) and
+// Max-Forwards decremented (or "Max-Forwards: 70" added when absent, §16.6 step 3), the top
+// Via given received/rport (§18.2.1, RFC 3581 §4), and our Route popped (§16.4).
+// The caller must have refused Max-Forwards 0 already (that is a 483, §16.3 step 3).
+// Returns the output length, or 0 when it does not fit `capacity`.
+size_t rewriteRequest(parser::ByteView input, const parser::SipMessage& message,
+                      const parser::SipSummary& summary, RequestEdits& edits,
+                      MessageEditor& editor, uint8_t* out, size_t capacity);
+
+// topViaRemoval finds the bytes to cut to pop the top via-parm of a response (§16.11): the
+// whole Via line when it holds one via-parm, else the via-parm and the comma after it.
+// Fills `second` with the next via-parm (where the response goes) and returns true; false when
+// the response has fewer than two via-parms (nowhere to send it).
+bool topViaRemoval(parser::ByteView input, const parser::SipMessage& message,
+                   parser::Span& cut, parser::ViaEntry& second);
+
+// rewriteResponse writes `input` without `cut` (from topViaRemoval). Returns the length, or
+// 0 when it does not fit.
+size_t rewriteResponse(parser::ByteView input, parser::Span cut, MessageEditor& editor,
+                       uint8_t* out, size_t capacity);
+
+// firstRouteElement finds the first element of the first Route header, its URI, and the bytes
+// to cut to remove it (whole line, or element and comma). False when there is no Route.
+bool firstRouteElement(parser::ByteView input, const parser::SipMessage& message,
+                       parser::Span& uri, parser::Span& cut);
+
+// headerLine returns the whole line (name to CRLF included) of `field`, continuation lines
+// included.
+parser::Span headerLine(parser::ByteView input, const parser::HeaderField& field);
+
+}  // namespace sipshield::lb

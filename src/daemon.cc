@@ -1,0 +1,300 @@
+#include "src/daemon.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <iostream>
+#include <thread>
+
+#include "lb/dispatcher.h"
+
+namespace sipshield {
+namespace {
+
+lb::HealthPolicy healthPolicy(const HealthConfig& health) {
+  lb::HealthPolicy policy;
+  policy.fall_threshold = health.failures_to_down;
+  policy.rise_threshold = health.successes_to_up;
+  return policy;
+}
+
+// Event log: one JSON line per control-plane event on stderr (the metrics/event-log issue
+// makes its destination configurable).
+void logEvent(const std::string& kind, const std::string& detail) {
+  std::cerr << R"({"event":")" << kind << R"(","detail":")" << detail << "\"}\n";
+}
+
+Result<std::shared_ptr<const lb::BranchSigner>> makeSigner(const BalancerConfig& balancer) {
+  // Key ids rotate with the secret: the previous secret verifies with id 0, the current with 1.
+  auto signer = lb::BranchSigner::create(balancer.secret, 1, balancer.previous_secret, 0);
+  if (!signer.ok()) {
+    return invalidArgument("balancer.secret: " + signer.status().message());
+  }
+  return std::make_shared<const lb::BranchSigner>(std::move(signer.value()));
+}
+
+}  // namespace
+
+uint64_t monotonicMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
+}
+
+Daemon::Daemon(Config config, std::string config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {}
+
+Daemon::~Daemon() { stop(); }
+
+void Daemon::blockControlSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+Status Daemon::start() {
+  const uint64_t now = monotonicMs();
+  pool_ = std::make_unique<lb::BackendPool>(healthPolicy(config_.health),
+                                            config_.balancer.maglev_table_size);
+  if (Status s = applyBackends(config_.backends, now); !s.isOk()) {
+    return s;
+  }
+  lb::AffinityConfig affinity;
+  affinity.capacity = config_.balancer.affinity_entries;
+  affinity.idle_timeout_ms = uint64_t{config_.balancer.affinity_idle_timeout_s} * 1000u;
+  auto table = lb::AffinityTable::create(affinity);
+  if (!table.ok()) {
+    return invalidArgument("balancer.affinity_entries: " + table.status().message());
+  }
+  affinity_ = std::move(table.value());
+  auto signer = makeSigner(config_.balancer);
+  if (!signer.isOk()) {
+    return signer.status();
+  }
+  signer_ = signer.value();
+  tag_seed_ = lb::hashCallId(std::string_view(
+      reinterpret_cast<const char*>(config_.balancer.secret.data()),
+      config_.balancer.secret.size()));
+
+  io::UringBackendConfig io_config;
+  io_config.workers = config_.server.workers == 0
+                          ? std::max(1u, std::thread::hardware_concurrency())
+                          : config_.server.workers;
+  io_config.worker.listen = config_.server.listen;
+  io_config.worker.socket_buffer_bytes = static_cast<int>(config_.server.socket_buffer_bytes);
+  publisher_ = std::make_unique<lb::SnapshotPublisher<RuntimeSnapshot>>(io_config.workers);
+  io_ = std::make_unique<io::UringBackend>(io_config);
+  Status started = io_->start([this](int /*worker*/) -> std::unique_ptr<BurstHandler> {
+    auto reader = publisher_->registerReader();
+    auto pipeline = std::make_unique<Pipeline>(*publisher_, reader.value(), affinity_.get());
+    pipelines_.push_back(pipeline.get());
+    return pipeline;
+  });
+  if (!started.isOk()) {
+    return started;
+  }
+  running_ = true;
+  locals_ = buildLocals(config_.server, io_->localEndpoints());
+  if (Status s = publishSnapshot(); !s.isOk()) {
+    return s;
+  }
+  prober_ = std::make_unique<HealthProber>(config_.health.interval_ms, config_.health.timeout_ms);
+  if (Status s = prober_->open(io_->localEndpoints()); !s.isOk()) {
+    return s;
+  }
+  logEvent("started", describeConfig(config_) + "; io mode " +
+                          (io_->fallbackReason().empty() ? "io_uring multishot"
+                                                         : "fallback: " + io_->fallbackReason()));
+  return Status::ok();
+}
+
+const std::vector<net::Endpoint>& Daemon::boundEndpoints() const { return io_->localEndpoints(); }
+
+Status Daemon::applyBackends(const std::vector<BackendConfig>& backends, uint64_t now_ms) {
+  // Removed backends first, so a name may come back at once with a new address.
+  for (const lb::BackendStatus& existing : pool_->status()) {
+    if (existing.removed) {
+      continue;
+    }
+    bool kept = false;
+    for (const BackendConfig& b : backends) {
+      kept = kept || (b.name == existing.name && b.address.toString() == existing.address);
+    }
+    if (!kept) {
+      (void)pool_->removeBackend(existing.name);
+      logEvent("backend_removed", existing.name);
+    }
+  }
+  for (const BackendConfig& b : backends) {
+    std::optional<uint16_t> index = pool_->find(b.name);
+    if (!index) {
+      auto added = pool_->addBackend({b.name, b.address.toString(), b.weight}, now_ms);
+      if (!added.ok()) {
+        return invalidArgument("backend " + b.name + ": " + added.status().message());
+      }
+      index = added.value();
+      logEvent("backend_added", b.name + " " + b.address.toString());
+    } else {
+      (void)pool_->setWeight(*index, b.weight);
+    }
+    (void)pool_->setDraining(*index, b.drain, now_ms);
+  }
+  return Status::ok();
+}
+
+Status Daemon::publishSnapshot() {
+  auto dispatch = pool_->buildSnapshot();
+  if (!dispatch.ok()) {
+    return invalidArgument("balancer.maglev_table_size: " + dispatch.status().message());
+  }
+  auto snapshot = std::make_unique<RuntimeSnapshot>();
+  snapshot->dispatch = std::shared_ptr<const lb::DispatchSnapshot>(std::move(dispatch.value()));
+  for (const lb::BackendStatus& b : pool_->status()) {
+    snapshot->backend_addresses.push_back(
+        net::Endpoint::parse(b.address).value_or(net::Endpoint{}));
+  }
+  snapshot->locals = locals_;
+  snapshot->signer = signer_;
+  snapshot->key_kind = toKeyKind(config_.balancer.key);
+  snapshot->record_route = config_.balancer.record_route;
+  snapshot->tag_seed = tag_seed_;
+  snapshot->version = ++version_;
+  publisher_->publish(std::move(snapshot));
+  return Status::ok();
+}
+
+void Daemon::controlTick(uint64_t now_ms) {
+  bool changed = false;
+  std::vector<ProbeTarget> targets;
+  for (const lb::BackendStatus& b : pool_->status()) {
+    if (!b.removed) {
+      if (auto address = net::Endpoint::parse(b.address)) {
+        targets.push_back({b.index, *address});
+      }
+    }
+  }
+  probe_results_.clear();
+  prober_->poll(now_ms, targets, probe_results_);
+  for (const ProbeResult& r : probe_results_) {
+    if (pool_->onProbeResult(r.index, r.ok, now_ms)) {
+      changed = true;
+      logEvent(std::string("backend_") + lb::backendStateName(pool_->state(r.index)),
+               pool_->status()[r.index].name +
+                   (r.status == 0 ? " (probe timeout)" : " (probe " + std::to_string(r.status) + ")"));
+    }
+  }
+  // Passive signal: 503s the workers relayed from each backend since the last tick.
+  seen_503_.resize(pool_->size(), 0);
+  for (uint16_t i = 0; i < pool_->size(); ++i) {
+    uint64_t total = 0;
+    for (const Pipeline* p : pipelines_) {
+      total += p->backend503s(i);
+    }
+    for (uint64_t n = seen_503_[i]; n < total; ++n) {
+      if (pool_->onPassiveFailure(i, lb::PassiveFailure::ServiceUnavailable, now_ms)) {
+        changed = true;
+        logEvent("backend_down", pool_->status()[i].name + " (passive: 503s)");
+      }
+    }
+    seen_503_[i] = total;
+  }
+  if (changed) {
+    (void)publishSnapshot();
+  }
+  // Age the affinity table a slice at a time so one tick stays short.
+  constexpr uint32_t kSweepBuckets = 4096;
+  uint32_t buckets = affinity_->bucketCount();
+  (void)affinity_->sweepExpired(now_ms, sweep_cursor_, std::min(kSweepBuckets, buckets));
+  sweep_cursor_ = (sweep_cursor_ + kSweepBuckets) % buckets;
+  publisher_->reclaim();
+}
+
+Status Daemon::reload() {
+  if (config_path_.empty()) {
+    return invalidArgument("no config file to reload");
+  }
+  auto next = loadConfig(config_path_);
+  if (!next.isOk()) {
+    logEvent("reload_failed", next.status().message());
+    return next.status();
+  }
+  ConfigDiff diff = diffConfig(config_, next.value());
+  for (const std::string& line : diff.restart_required) {
+    logEvent("reload_needs_restart", line);
+  }
+  auto signer = makeSigner(next->balancer);
+  if (!signer.isOk()) {
+    logEvent("reload_failed", signer.status().message());
+    return signer.status();
+  }
+  if (Status s = applyBackends(next->backends, monotonicMs()); !s.isOk()) {
+    logEvent("reload_failed", s.message());
+    return s;
+  }
+  signer_ = signer.value();
+  // Listen sockets, worker count and table sizes stay as started (they need a restart).
+  Config applied = next.value();
+  applied.server = config_.server;
+  applied.balancer.affinity_entries = config_.balancer.affinity_entries;
+  applied.control = config_.control;
+  applied.metrics = config_.metrics;
+  config_ = std::move(applied);
+  prober_->setTiming(config_.health.interval_ms, config_.health.timeout_ms);
+  if (Status s = publishSnapshot(); !s.isOk()) {
+    return s;
+  }
+  for (const std::string& line : diff.applied) {
+    logEvent("reload_applied", line);
+  }
+  logEvent("reloaded", config_path_);
+  return Status::ok();
+}
+
+void Daemon::runUntilSignalled() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  const timespec tick{0, 20 * 1000 * 1000};
+  while (!stop_requested_.load()) {
+    int signal = sigtimedwait(&set, nullptr, &tick);
+    if (signal == SIGTERM || signal == SIGINT) {
+      logEvent("stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    if (signal == SIGHUP) {
+      (void)reload();
+    }
+    controlTick(monotonicMs());
+  }
+}
+
+void Daemon::stop() {
+  if (running_) {
+    io_->stop();
+    running_ = false;
+  }
+}
+
+DaemonStats Daemon::stats() const {
+  DaemonStats stats;
+  stats.requests_per_backend.resize(pool_ ? pool_->size() : 0, 0);
+  for (const Pipeline* p : pipelines_) {
+    for (size_t c = 0; c < kPipelineCounterCount; ++c) {
+      stats.counters[c] += p->counters().get(static_cast<PipelineCounter>(c));
+    }
+    for (uint16_t i = 0; i < stats.requests_per_backend.size(); ++i) {
+      stats.requests_per_backend[i] += p->forwardedTo(i);
+    }
+  }
+  if (io_) {
+    stats.io = io_->counters();
+  }
+  return stats;
+}
+
+}  // namespace sipshield

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lb/affinity_table.h"
+#include "lb/backend_pool.h"
+#include "lb/snapshot_publisher.h"
+#include "src/config.h"
+#include "src/health_prober.h"
+#include "src/io/uring/uring_backend.h"
+#include "src/pipeline.h"
+#include "src/runtime.h"
+#include "src/status.h"
+
+namespace sipshield {
+
+// Totals across workers, for the exit report, `sipshieldctl stats` and metrics.
+struct DaemonStats {
+  uint64_t counters[kPipelineCounterCount] = {};
+  std::vector<uint64_t> requests_per_backend;  // by backend index
+  io::IoCounters io;
+};
+
+// Daemon is the running balancer: the I/O workers with their pipelines, and the control
+// thread's state (backend pool, health prober, snapshot publishing, reloads).
+// start/stop/runUntilSignalled and reload are for the control (main) thread only.
+class Daemon {
+ public:
+  // Daemon takes a validated config; `config_path` is re-read on reload (may be empty).
+  Daemon(Config config, std::string config_path);
+  ~Daemon();
+
+  // start builds the shared tables, binds the sockets, starts the workers and publishes the
+  // first snapshot. Returns a clear error when a socket, io_uring or a table cannot be made.
+  Status start();
+
+  // runUntilSignalled runs the control loop (health probes, passive signals, affinity ageing,
+  // snapshot reclamation) until SIGTERM/SIGINT; SIGHUP reloads the config file. The caller
+  // must have blocked those signals in every thread (blockControlSignals) before start().
+  void runUntilSignalled();
+
+  // controlTick does one round of the control loop at `now_ms` (tests drive it directly).
+  void controlTick(uint64_t now_ms);
+
+  // reload re-reads the config file and applies what can change live (backends, weights,
+  // drain, key, record_route, secrets, health timing). On error the running config stays.
+  Status reload();
+
+  // stop stops the workers; idempotent.
+  void stop();
+
+  [[nodiscard]] DaemonStats stats() const;
+  [[nodiscard]] std::vector<lb::BackendStatus> backends() const { return pool_->status(); }
+  [[nodiscard]] const std::vector<net::Endpoint>& boundEndpoints() const;
+  [[nodiscard]] const Config& config() const { return config_; }
+  // requestStop makes runUntilSignalled return (any thread).
+  void requestStop() { stop_requested_.store(true); }
+
+  // blockControlSignals blocks SIGHUP/SIGTERM/SIGINT in the calling thread and the threads it
+  // creates afterwards, so only the control loop sees them.
+  static void blockControlSignals();
+
+ private:
+  Status applyBackends(const std::vector<BackendConfig>& backends, uint64_t now_ms);
+  Status publishSnapshot();
+
+  Config config_;
+  std::string config_path_;
+  std::unique_ptr<lb::BackendPool> pool_;
+  std::unique_ptr<lb::AffinityTable> affinity_;
+  std::unique_ptr<lb::SnapshotPublisher<RuntimeSnapshot>> publisher_;
+  std::shared_ptr<const lb::BranchSigner> signer_;
+  std::unique_ptr<io::UringBackend> io_;
+  std::vector<Pipeline*> pipelines_;  // owned by io_
+  std::unique_ptr<HealthProber> prober_;
+  std::vector<ProbeResult> probe_results_;
+  std::vector<uint64_t> seen_503_;     // per backend, summed over workers at the last tick
+  std::vector<LocalIdentity> locals_;
+  uint64_t tag_seed_ = 0;
+  uint64_t version_ = 0;
+  uint32_t sweep_cursor_ = 0;
+  std::atomic<bool> stop_requested_{false};
+  bool running_ = false;
+};
+
+// monotonicMs reads CLOCK_MONOTONIC in milliseconds.
+uint64_t monotonicMs();
+
+}  // namespace sipshield

@@ -1,0 +1,181 @@
+#include "src/health_prober.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "parser/validate.h"
+
+namespace sipshield {
+namespace {
+
+// Call-IDs of our probes: "sipshield-probe-<index>-<sequence>@<local>"; the answer's Call-ID
+// tells which probe it answers.
+constexpr std::string_view kCallIdPrefix = "sipshield-probe-";
+
+bool parseProbeCallId(std::string_view call_id, uint16_t& index, uint32_t& sequence) {
+  if (call_id.substr(0, kCallIdPrefix.size()) != kCallIdPrefix) {
+    return false;
+  }
+  call_id.remove_prefix(kCallIdPrefix.size());
+  uint64_t numbers[2] = {0, 0};
+  for (uint64_t& n : numbers) {
+    size_t digits = 0;
+    while (digits < call_id.size() && call_id[digits] >= '0' && call_id[digits] <= '9' &&
+           digits < 10) {
+      n = n * 10 + static_cast<uint64_t>(call_id[digits] - '0');
+      ++digits;
+    }
+    if (digits == 0) {
+      return false;
+    }
+    call_id.remove_prefix(digits);
+    if (!call_id.empty() && (call_id[0] == '-' || call_id[0] == '@')) {
+      call_id.remove_prefix(1);
+    }
+  }
+  if (numbers[0] > 0xFFFF) {
+    return false;
+  }
+  index = static_cast<uint16_t>(numbers[0]);
+  sequence = static_cast<uint32_t>(numbers[1]);
+  return true;
+}
+
+}  // namespace
+
+HealthProber::~HealthProber() {
+  for (Socket& s : sockets_) {
+    if (s.fd >= 0) {
+      ::close(s.fd);
+    }
+  }
+}
+
+Status HealthProber::open(const std::vector<net::Endpoint>& locals) {
+  for (const net::Endpoint& local : locals) {
+    bool have_family = false;
+    for (const Socket& s : sockets_) {
+      have_family = have_family || s.local.ip.family == local.ip.family;
+    }
+    if (have_family) {
+      continue;
+    }
+    Socket s;
+    s.fd = ::socket(local.ip.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s.fd < 0) {
+      return unavailable(std::string("health prober: socket: ") + std::strerror(errno));
+    }
+    net::Endpoint bind_to = local;
+    bind_to.port = 0;
+    sockaddr_storage address{};
+    socklen_t length = bind_to.toSockaddr(address);
+    if (::bind(s.fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+      int error = errno;
+      ::close(s.fd);
+      return unavailable("health prober: bind " + bind_to.toString() + ": " +
+                         std::strerror(error));
+    }
+    length = sizeof(address);
+    ::getsockname(s.fd, reinterpret_cast<sockaddr*>(&address), &length);
+    s.local = net::Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&address));
+    sockets_.push_back(s);
+  }
+  return Status::ok();
+}
+
+HealthProber::Outstanding& HealthProber::stateFor(uint16_t index) {
+  if (index >= probes_.size()) {
+    probes_.resize(static_cast<size_t>(index) + 1);
+  }
+  return probes_[index];
+}
+
+void HealthProber::send(const ProbeTarget& target, Outstanding& probe, uint64_t now_ms) {
+  const Socket* socket = nullptr;
+  for (const Socket& s : sockets_) {
+    if (s.local.ip.family == target.address.ip.family) {
+      socket = &s;
+    }
+  }
+  if (socket == nullptr) {
+    return;
+  }
+  ++probe.sequence;
+  std::string local = socket->local.toString();
+  std::string remote = target.address.toString();
+  std::string id = std::to_string(target.index) + "-" + std::to_string(probe.sequence);
+  std::string message = "OPTIONS sip:" + remote + " SIP/2.0\r\n" +
+                        "Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-probe-" + id + ";rport\r\n" +
+                        "Max-Forwards: 70\r\n" +
+                        "From: <sip:sipshield@" + local + ">;tag=probe" + id + "\r\n" +
+                        "To: <sip:" + remote + ">\r\n" +
+                        "Call-ID: " + std::string(kCallIdPrefix) + id + "@" + local + "\r\n" +
+                        "CSeq: " + std::to_string(probe.sequence) + " OPTIONS\r\n" +
+                        "Contact: <sip:sipshield@" + local + ">\r\n" +
+                        "User-Agent: sipshield-health\r\n" +
+                        "Accept: application/sdp\r\n" +
+                        "Content-Length: 0\r\n\r\n";
+  sockaddr_storage address{};
+  socklen_t length = target.address.toSockaddr(address);
+  // A failed send (e.g. ECONNREFUSED from an earlier ICMP) simply becomes a timeout.
+  (void)::sendto(socket->fd, message.data(), message.size(), 0,
+                 reinterpret_cast<sockaddr*>(&address), length);
+  probe.sent_ms = now_ms;
+  probe.waiting = true;
+}
+
+void HealthProber::receive(std::vector<ProbeResult>& results) {
+  char buffer[8192];
+  parser::ParsedMessage<parser::kDefaultHeaderCapacity> parsed;
+  parser::SipSummary summary;
+  for (Socket& s : sockets_) {
+    while (true) {
+      ssize_t n = ::recv(s.fd, buffer, sizeof(buffer), 0);
+      if (n < 0) {
+        break;  // EAGAIN, or a queued ICMP error: either way nothing to read now
+      }
+      parser::ByteView bytes(buffer, static_cast<size_t>(n));
+      if (!parser::scanAndValidate(bytes, parsed.message, summary).ok() ||
+          parsed.message.isRequest()) {
+        continue;
+      }
+      uint16_t index = 0;
+      uint32_t sequence = 0;
+      if (!parseProbeCallId(bytes.view(summary.call_id), index, sequence) ||
+          index >= probes_.size()) {
+        continue;
+      }
+      Outstanding& probe = probes_[index];
+      uint16_t status = parsed.message.status_code;
+      // Provisional answers do not settle a probe; only the current probe's answer counts.
+      if (!probe.waiting || sequence != probe.sequence || status < 200) {
+        continue;
+      }
+      probe.waiting = false;
+      results.push_back({index, status < 500, status});
+    }
+  }
+}
+
+void HealthProber::poll(uint64_t now_ms, const std::vector<ProbeTarget>& targets,
+                        std::vector<ProbeResult>& results) {
+  receive(results);
+  for (const ProbeTarget& target : targets) {
+    Outstanding& probe = stateFor(target.index);
+    if (probe.waiting && now_ms - probe.sent_ms >= timeout_ms_) {
+      probe.waiting = false;
+      results.push_back({target.index, false, 0});
+    }
+    if (!probe.waiting && now_ms >= probe.next_ms) {
+      send(target, probe, now_ms);
+      probe.next_ms = now_ms + interval_ms_;
+    }
+  }
+}
+
+}  // namespace sipshield

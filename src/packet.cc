@@ -1,0 +1,42 @@
+#include "src/packet.h"
+
+#include <new>
+
+namespace sipshield {
+
+TxBatch::TxBatch(uint32_t slots)
+    : slots_(slots),
+      // Default-initialised (not zeroed) so the kernel only backs the pages a worker touches.
+      memory_(new uint8_t[static_cast<size_t>(slots) * kSlotBytes]),
+      packets_(new TxPacket[slots]) {
+  for (uint32_t i = 0; i < slots_; ++i) {
+    packets_[i].data = memory_ + static_cast<size_t>(i) * kSlotBytes;
+  }
+}
+
+TxBatch::~TxBatch() {
+  delete[] packets_;
+  delete[] memory_;
+}
+
+TxPacket* TxBatch::claim() {
+  if (count_ == slots_) {
+    return nullptr;
+  }
+  // A claimed but never committed slot is handed out again, so reset what the last user left.
+  TxPacket* packet = &packets_[count_];
+  packet->length = 0;
+  packet->destination = net::Endpoint{};
+  packet->local_index = 0;
+  return packet;
+}
+
+void TxBatch::commit(uint32_t length) {
+  if (count_ == slots_) {
+    return;  // nothing was claimed: claim() returned nullptr
+  }
+  packets_[count_].length = length <= kSlotBytes ? length : kSlotBytes;
+  ++count_;
+}
+
+}  // namespace sipshield

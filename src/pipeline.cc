@@ -1,0 +1,320 @@
+#include "src/pipeline.h"
+
+#include <cstring>
+
+#include "lb/proxy_rewrite.h"
+#include "lb/stateless_reply.h"
+#include "parser/name_addr.h"
+#include "parser/uri.h"
+
+namespace sipshield {
+
+using parser::ByteView;
+using parser::HeaderId;
+using parser::Method;
+using parser::ScanStatus;
+
+namespace {
+
+constexpr std::array<std::string_view, kPipelineCounterCount> kCounterNames = {{
+#define SIPSHIELD_PIPELINE_COUNTER_NAME(name, text) text,
+    SIPSHIELD_PIPELINE_COUNTERS(SIPSHIELD_PIPELINE_COUNTER_NAME)
+#undef SIPSHIELD_PIPELINE_COUNTER_NAME
+}};
+
+// stripBrackets turns a URI/Via IPv6 reference into the bare literal.
+std::string_view stripBrackets(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    return host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+// hostPortEndpoint makes an endpoint of an IP-literal host and port (0 → 5060). Host names
+// are not resolved: no DNS in the fast path.
+bool hostPortEndpoint(std::string_view host, uint16_t port, net::Endpoint& out) {
+  auto ip = net::IpAddress::parse(host);
+  if (!ip) {
+    return false;
+  }
+  out.ip = *ip;
+  out.port = port == 0 ? 5060 : port;
+  return true;
+}
+
+}  // namespace
+
+std::string_view pipelineCounterName(PipelineCounter counter) {
+  auto index = static_cast<size_t>(counter);
+  return index < kCounterNames.size() ? kCounterNames[index] : std::string_view("unknown");
+}
+
+Pipeline::Pipeline(lb::SnapshotPublisher<RuntimeSnapshot>& publisher, uint32_t reader_id,
+                   lb::AffinityTable* affinity)
+    : publisher_(publisher), reader_id_(reader_id), dispatcher_(affinity) {}
+
+void Pipeline::processBurst(std::span<const RxPacket> packets, TxBatch& tx, uint64_t now_ns) {
+  snapshot_ = publisher_.current();
+  if (snapshot_ != nullptr) {
+    dispatcher_.setSnapshot(snapshot_->dispatch.get());
+    const uint64_t now_ms = now_ns / 1000000;
+    for (const RxPacket& packet : packets) {
+      handle(packet, tx, now_ms);
+    }
+  }
+  snapshot_ = nullptr;
+  dispatcher_.setSnapshot(nullptr);
+  publisher_.quiescent(reader_id_);
+}
+
+void Pipeline::idle(TxBatch& /*tx*/, uint64_t /*now_ns*/) { publisher_.quiescent(reader_id_); }
+
+void Pipeline::handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms) {
+  counters_.add(PipelineCounter::Received);
+  ByteView in(packet.data, packet.length);
+  parser::ScanResult result = parser::scanAndValidate(in, parsed_.message, summary_);
+  switch (result.status) {
+    case ScanStatus::Complete:
+      break;
+    case ScanStatus::Keepalive:
+      counters_.add(PipelineCounter::Keepalive);
+      return;
+    case ScanStatus::Incomplete:
+      counters_.add(PipelineCounter::DroppedTruncated);
+      return;
+    case ScanStatus::Invalid:
+      counters_.add(PipelineCounter::DroppedMalformed);
+      return;
+  }
+  // Bytes after Content-Length are not part of the message (RFC 3261 §18.3): forward without.
+  in.size = result.consumed;
+  if (parsed_.message.isRequest()) {
+    handleRequest(packet, in, tx, now_ms);
+  } else {
+    handleResponse(packet, in, tx);
+  }
+}
+
+bool Pipeline::topViaIsOurs(ByteView in) const {
+  const parser::ViaEntry& top = summary_.top_via;
+  return snapshot_->isLocal(in.view(top.host), top.port);
+}
+
+void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, uint64_t now_ms) {
+  const parser::SipMessage& message = parsed_.message;
+  const bool is_ack = message.method == Method::Ack;
+  if (topViaIsOurs(in)) {
+    counters_.add(PipelineCounter::DroppedLoop);  // §16.3 step 4 loop detection, simplified
+    return;
+  }
+  // §16.3 step 3: Max-Forwards 0 gets a 483 (never for ACK, §17).
+  if (summary_.max_forwards == 0) {
+    if (is_ack) {
+      counters_.add(PipelineCounter::DroppedMalformed);
+    } else {
+      reply(packet, in, 483, "Too Many Hops", 0, tx);
+      counters_.add(PipelineCounter::RepliedTooManyHops);
+    }
+    return;
+  }
+
+  lb::RequestEdits edits;
+  net::Endpoint next;
+  const int from_backend = snapshot_->backendIndex(packet.source);
+  if (from_backend >= 0) {
+    // A backend sending toward a client (record-route mode, e.g. the callee's BYE).
+    if (!routeFromBackend(in, edits, next)) {
+      counters_.add(PipelineCounter::DroppedNoRoute);
+      return;
+    }
+  } else {
+    parser::Span route_uri;
+    parser::Span cut;
+    if (lb::firstRouteElement(in, message, route_uri, cut)) {
+      parser::SipUri uri;
+      edits.pop_top_route = parser::parseUri(in, route_uri, uri) &&
+                            snapshot_->isLocal(in.view(uri.host), uri.port);
+    }
+    const parser::SipSummary& s = summary_;
+    lb::KeyFields fields{in.view(s.call_id), in.view(s.from_tag),
+                         std::span<const uint8_t>(packet.source.ip.bytes,
+                                                  packet.source.ip.size())};
+    const uint64_t key = lb::dispatchKey(snapshot_->key_kind, fields);
+    const uint16_t backend = dispatcher_.pick(key, now_ms);
+    if (backend == lb::kNoBackend || backend >= snapshot_->backend_addresses.size()) {
+      if (is_ack) {
+        counters_.add(PipelineCounter::DroppedNoBackend);
+      } else {
+        reply(packet, in, 503, "Service Unavailable", 5, tx);
+        counters_.add(PipelineCounter::RepliedNoBackend);
+      }
+      return;
+    }
+    next = snapshot_->backend_addresses[backend];
+    bump(backend_requests_, backend);
+  }
+
+  const int local = snapshot_->localFor(next);
+  if (local < 0) {
+    counters_.add(PipelineCounter::DroppedNoRoute);
+    return;
+  }
+  const LocalIdentity& identity = snapshot_->locals[static_cast<size_t>(local)];
+
+  // Our Via: sent-by is us, the branch a MAC of the client's branch and the Call-ID (§16.11).
+  const size_t prefix = identity.via_prefix.size();
+  std::memcpy(via_line_, identity.via_prefix.data(), prefix);
+  size_t branch = snapshot_->signer->makeBranch(
+      in.view(summary_.top_via.branch), in.view(summary_.call_id),
+      std::span<char>(via_line_ + prefix, sizeof(via_line_) - prefix - 2));
+  via_line_[prefix + branch] = '\r';
+  via_line_[prefix + branch + 1] = '\n';
+  edits.via_line = std::string_view(via_line_, prefix + branch + 2);
+  // Out-of-dialog requests may create a dialog: stay in its route set when asked to.
+  if (snapshot_->record_route && summary_.to_tag.empty() && !is_ack &&
+      message.method != Method::Cancel) {
+    edits.record_route_line = identity.record_route_line;
+  }
+  // §18.2.1 received when sent-by is not the source address; RFC 3581 §4 rport when asked.
+  size_t source_length = packet.source.ip.format(source_text_, false);
+  std::string_view source_ip(source_text_, source_length);
+  if (summary_.top_via.has_rport ||
+      stripBrackets(in.view(summary_.top_via.host)) != source_ip) {
+    edits.received = source_ip;
+  }
+  if (summary_.top_via.has_rport) {
+    edits.rport = packet.source.port;
+  }
+
+  TxPacket* out = tx.claim();
+  if (out == nullptr) {
+    counters_.add(PipelineCounter::DroppedTxFull);
+    return;
+  }
+  size_t length = lb::rewriteRequest(in, message, summary_, edits, editor_, out->data,
+                                     kMaxUdpPayload);
+  if (length == 0) {
+    counters_.add(PipelineCounter::DroppedTooLarge);
+    return;
+  }
+  out->destination = next;
+  out->local_index = static_cast<uint8_t>(local);
+  tx.commit(static_cast<uint32_t>(length));
+  counters_.add(PipelineCounter::ForwardedRequests);
+}
+
+// RFC 3261 §16.4: pop our Route; §16.5/§16.6: the next hop is the next Route, else the
+// Request-URI.
+bool Pipeline::routeFromBackend(ByteView in, lb::RequestEdits& edits, net::Endpoint& next) {
+  const parser::SipMessage& message = parsed_.message;
+  parser::Span uri_span;
+  parser::Span cut;
+  parser::SipUri uri;
+  bool have_route = lb::firstRouteElement(in, message, uri_span, cut);
+  if (have_route && parser::parseUri(in, uri_span, uri) &&
+      snapshot_->isLocal(in.view(uri.host), uri.port)) {
+    edits.pop_top_route = true;
+    // Look at the element after ours, if any.
+    const parser::HeaderField* route = message.first(HeaderId::Route);
+    uint32_t pos = cut.end();
+    parser::Span element;
+    have_route = false;
+    if (pos < route->value.end() &&
+        parser::nextListElement(in, route->value.end(), &pos, element)) {
+      parser::NameAddr addr;
+      have_route = parser::parseNameAddr(in, element, addr);
+      uri_span = addr.uri;
+    } else {
+      for (uint16_t i = static_cast<uint16_t>(route - message.headers) + 1;
+           i < message.header_count; ++i) {
+        if (message.headers[i].id == HeaderId::Route) {
+          pos = message.headers[i].value.offset;
+          parser::NameAddr addr;
+          if (parser::nextListElement(in, message.headers[i].value.end(), &pos, element) &&
+              parser::parseNameAddr(in, element, addr)) {
+            have_route = true;
+            uri_span = addr.uri;
+          }
+          break;
+        }
+      }
+    }
+  }
+  if (!have_route) {
+    uri_span = message.request_uri;
+  }
+  if (!parser::parseUri(in, uri_span, uri) ||
+      !hostPortEndpoint(stripBrackets(in.view(uri.host)), uri.port, next)) {
+    return false;
+  }
+  return !snapshot_->isLocal(in.view(uri.host), uri.port);
+}
+
+void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) {
+  parser::Span cut;
+  parser::ViaEntry second;
+  // §16.11: a stateless proxy checks the top Via is its own; our MAC proves it.
+  if (!lb::topViaRemoval(in, parsed_.message, cut, second) ||
+      !lb::branchVerdictOk(snapshot_->signer->verifyBranch(in.view(summary_.top_via.branch),
+                                                           in.view(second.branch),
+                                                           in.view(summary_.call_id)))) {
+    counters_.add(PipelineCounter::DroppedSpoofedResponse);
+    return;
+  }
+  // §18.2.2 / RFC 3581 §4: received and rport of the next Via say where its sender is.
+  std::string_view host = second.received.empty() ? in.view(second.host)
+                                                  : in.view(second.received);
+  uint16_t port = second.rport > 0 ? static_cast<uint16_t>(second.rport) : second.port;
+  net::Endpoint next;
+  if (!hostPortEndpoint(stripBrackets(host), port, next)) {
+    counters_.add(PipelineCounter::DroppedNoRoute);
+    return;
+  }
+  const int local = snapshot_->localFor(next);
+  if (local < 0) {
+    counters_.add(PipelineCounter::DroppedNoRoute);
+    return;
+  }
+  if (parsed_.message.status_code == 503) {
+    bump(backend_503_, snapshot_->backendIndex(packet.source));
+  }
+  TxPacket* out = tx.claim();
+  if (out == nullptr) {
+    counters_.add(PipelineCounter::DroppedTxFull);
+    return;
+  }
+  size_t length = lb::rewriteResponse(in, cut, editor_, out->data, kMaxUdpPayload);
+  if (length == 0) {
+    counters_.add(PipelineCounter::DroppedTooLarge);
+    return;
+  }
+  out->destination = next;
+  out->local_index = static_cast<uint8_t>(local);
+  tx.commit(static_cast<uint32_t>(length));
+  counters_.add(PipelineCounter::ForwardedResponses);
+}
+
+void Pipeline::reply(const RxPacket& packet, ByteView in, uint16_t status,
+                     std::string_view reason, uint32_t retry_after_s, TxBatch& tx) {
+  TxPacket* out = tx.claim();
+  if (out == nullptr) {
+    counters_.add(PipelineCounter::DroppedTxFull);
+    return;
+  }
+  lb::ReplySpec spec{status, reason, retry_after_s, snapshot_->tag_seed};
+  size_t length =
+      lb::buildStatelessReply(in, parsed_.message, summary_, spec, out->data, kMaxUdpPayload);
+  if (length == 0) {
+    counters_.add(PipelineCounter::DroppedTooLarge);
+    return;
+  }
+  // RFC 3581: with rport, answer the source port; else the sent-by port (§18.2.2).
+  out->destination = packet.source;
+  if (!summary_.top_via.has_rport) {
+    out->destination.port = summary_.top_via.port == 0 ? 5060 : summary_.top_via.port;
+  }
+  out->local_index = packet.local_index;
+  tx.commit(static_cast<uint32_t>(length));
+}
+
+}  // namespace sipshield

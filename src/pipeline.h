@@ -1,0 +1,87 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+
+#include "lb/affinity_table.h"
+#include "lb/dispatcher.h"
+#include "lb/message_editor.h"
+#include "lb/proxy_rewrite.h"
+#include "lb/snapshot_publisher.h"
+#include "parser/validate.h"
+#include "src/packet.h"
+#include "src/pipeline_counters.h"
+#include "src/runtime.h"
+
+namespace sipshield {
+
+// Pipeline is one worker's per-packet path (DESIGN.md "The path of one packet"): scan and
+// validate, then forward as an RFC 3261 §16.11 stateless proxy — requests from clients to the
+// backend chosen by the Call-ID, responses back down their Via path after checking that our
+// signed Via is on top, requests from backends (record-route mode) by their Route/R-URI.
+//
+// One Pipeline per worker thread; the I/O backend calls processBurst() once per burst. No
+// allocation, no lock, no syscall in processBurst(): every buffer is a member sized at
+// construction. The snapshot is read once per burst and released (quiescent) after it.
+class Pipeline final : public BurstHandler {
+ public:
+  static constexpr uint16_t kMaxTrackedBackends = 256;
+
+  // Pipeline reads snapshots from `publisher` as reader `reader_id` and shares `affinity` (may
+  // be null: stateless hashing) with the other workers. Both must outlive the pipeline.
+  Pipeline(lb::SnapshotPublisher<RuntimeSnapshot>& publisher, uint32_t reader_id,
+           lb::AffinityTable* affinity);
+
+  void processBurst(std::span<const RxPacket> packets, TxBatch& tx, uint64_t now_ns) override;
+  void idle(TxBatch& tx, uint64_t now_ns) override;
+
+  // counters are this worker's; safe to read from another thread.
+  [[nodiscard]] const PipelineCounters& counters() const { return counters_; }
+  // dispatchStats are the dispatcher's counters (read racily by the control plane; advisory).
+  [[nodiscard]] const lb::DispatchStats& dispatchStats() const { return dispatcher_.stats(); }
+  // backend503s counts 503 responses relayed from backend `index`: a passive health signal.
+  [[nodiscard]] uint64_t backend503s(uint16_t index) const {
+    return index < kMaxTrackedBackends ? backend_503_[index].load(std::memory_order_relaxed) : 0;
+  }
+  // forwardedTo counts requests sent to backend `index`.
+  [[nodiscard]] uint64_t forwardedTo(uint16_t index) const {
+    return index < kMaxTrackedBackends ? backend_requests_[index].load(std::memory_order_relaxed)
+                                       : 0;
+  }
+
+  // setUnderFlood switches off affinity inserts (STYLE.md: under flood, do less).
+  void setUnderFlood(bool under_flood) { dispatcher_.setUnderFlood(under_flood); }
+
+ private:
+  void handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms);
+  void handleRequest(const RxPacket& packet, parser::ByteView in, TxBatch& tx, uint64_t now_ms);
+  void handleResponse(const RxPacket& packet, parser::ByteView in, TxBatch& tx);
+  // reply sends a stateless response to the request's sender (RFC 3261 §18.2.2, RFC 3581).
+  void reply(const RxPacket& packet, parser::ByteView in, uint16_t status,
+             std::string_view reason, uint32_t retry_after_s, TxBatch& tx);
+  // routeFromBackend finds the next hop of a request a backend sends toward a client.
+  bool routeFromBackend(parser::ByteView in, lb::RequestEdits& edits, net::Endpoint& next);
+  [[nodiscard]] bool topViaIsOurs(parser::ByteView in) const;
+  void bump(std::atomic<uint64_t>* table, int index) {
+    if (index >= 0 && index < kMaxTrackedBackends) {
+      auto& v = table[index];
+      v.store(v.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+  }
+
+  lb::SnapshotPublisher<RuntimeSnapshot>& publisher_;
+  uint32_t reader_id_;
+  const RuntimeSnapshot* snapshot_ = nullptr;
+  lb::Dispatcher dispatcher_;
+  lb::MessageEditor editor_;
+  parser::ParsedMessage<parser::kDefaultHeaderCapacity> parsed_;
+  parser::SipSummary summary_;
+  char via_line_[256];
+  char source_text_[64];
+  PipelineCounters counters_;
+  std::atomic<uint64_t> backend_503_[kMaxTrackedBackends] = {};
+  std::atomic<uint64_t> backend_requests_[kMaxTrackedBackends] = {};
+};
+
+}  // namespace sipshield

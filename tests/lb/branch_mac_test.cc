@@ -1,0 +1,159 @@
+#include "lb/branch_mac.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace sipshield::lb {
+namespace {
+
+std::vector<uint8_t> secret(char fill, size_t n = 32) { return std::vector<uint8_t>(n, fill); }
+
+BranchSigner makeSigner(char fill = 'k', uint8_t id = 1) {
+  auto s = BranchSigner::create(secret(fill), id);
+  EXPECT_TRUE(s.ok()) << s.status().toString();
+  return std::move(s).value();
+}
+
+std::string branchFor(const BranchSigner& s, std::string_view client, std::string_view cid) {
+  char buf[64];
+  const size_t n = s.makeBranch(client, cid, buf);
+  EXPECT_EQ(n, kBranchLength);
+  return std::string(buf, n);
+}
+
+constexpr std::string_view kClientBranch = "z9hG4bK74bf9";
+constexpr std::string_view kCallId = "3848276298220188511@atlanta.example.com";
+
+TEST(BranchMac, RejectsBadKeys) {
+  const struct {
+    const char* desc;
+    std::vector<uint8_t> cur;
+    uint8_t cur_id;
+    std::vector<uint8_t> prev;
+    uint8_t prev_id;
+  } rows[] = {
+      {"short secret", secret('a', 15), 0, {}, 0},
+      {"key id too large", secret('a'), 16, {}, 0},
+      {"short previous", secret('a'), 0, secret('b', 8), 1},
+      {"same ids", secret('a'), 3, secret('b'), 3},
+  };
+  for (const auto& r : rows) {
+    auto s = BranchSigner::create(r.cur, r.cur_id, r.prev, r.prev_id);
+    ASSERT_FALSE(s.ok()) << r.desc;
+    EXPECT_EQ(s.status().code(), StatusCode::InvalidArgument) << r.desc;
+  }
+  EXPECT_TRUE(BranchSigner::create(secret('a', 200), 0).ok()) << "long secrets are hashed";
+}
+
+TEST(BranchMac, FormatAndRoundTrip) {
+  const BranchSigner s = makeSigner();
+  const std::string b = branchFor(s, kClientBranch, kCallId);
+  EXPECT_EQ(b.size(), 27u);
+  EXPECT_EQ(b.substr(0, 11), "z9hG4bK-ss1");
+  for (char c : b.substr(11)) {
+    EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << b;
+  }
+  EXPECT_EQ(s.verifyBranch(b, kClientBranch, kCallId), BranchVerdict::Valid);
+  // Same inputs, same branch (retransmission, CANCEL, non-2xx ACK); empty client branch works.
+  EXPECT_EQ(branchFor(s, kClientBranch, kCallId), b);
+  const std::string empty = branchFor(s, "", kCallId);
+  EXPECT_EQ(s.verifyBranch(empty, "", kCallId), BranchVerdict::Valid);
+  // A too-small buffer is refused without writing.
+  char small[26] = {};
+  EXPECT_EQ(s.makeBranch(kClientBranch, kCallId, small), 0u);
+  EXPECT_EQ(small[0], 0);
+  // A long Call-ID has no length limit.
+  const std::string long_cid(5000, 'x');
+  EXPECT_EQ(s.verifyBranch(branchFor(s, kClientBranch, long_cid), kClientBranch, long_cid),
+            BranchVerdict::Valid);
+}
+
+// Forged or modified branches, or a branch replayed with other transaction fields, fail.
+TEST(BranchMac, RejectsForgedOrModified) {
+  const BranchSigner s = makeSigner();
+  const std::string good = branchFor(s, kClientBranch, kCallId);
+  std::string flipped = good;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  std::string upper = good;
+  for (char& c : upper) {
+    if (c >= 'a' && c <= 'f') {
+      c = static_cast<char>(c - 'a' + 'A');
+    }
+  }
+  std::string other_key_id = good;
+  other_key_id[10] = '7';
+  const struct {
+    const char* desc;
+    std::string branch;
+    std::string_view client;
+    std::string_view cid;
+    BranchVerdict want;
+  } rows[] = {
+      {"last hex digit changed", flipped, kClientBranch, kCallId, BranchVerdict::BadMac},
+      {"other Call-ID", good, kClientBranch, "other@host", BranchVerdict::BadMac},
+      {"other client branch", good, "z9hG4bK74bfA", kCallId, BranchVerdict::BadMac},
+      {"fields swapped", good, kCallId, kClientBranch, BranchVerdict::BadMac},
+      {"made by another secret", branchFor(makeSigner('z'), kClientBranch, kCallId),
+       kClientBranch, kCallId, BranchVerdict::BadMac},
+      {"unknown key id", other_key_id, kClientBranch, kCallId, BranchVerdict::UnknownKey},
+      {"client's own branch", std::string(kClientBranch), kClientBranch, kCallId,
+       BranchVerdict::NotOurs},
+      {"truncated", good.substr(0, 26), kClientBranch, kCallId, BranchVerdict::NotOurs},
+      {"extended", good + "0", kClientBranch, kCallId, BranchVerdict::NotOurs},
+      {"upper-case hex", upper, kClientBranch, kCallId, BranchVerdict::NotOurs},
+      {"non-hex char", good.substr(0, 26) + "g", kClientBranch, kCallId,
+       BranchVerdict::NotOurs},
+      {"empty", "", kClientBranch, kCallId, BranchVerdict::NotOurs},
+      {"all zero MAC", "z9hG4bK-ss10000000000000000", kClientBranch, kCallId,
+       BranchVerdict::BadMac},
+  };
+  for (const auto& r : rows) {
+    EXPECT_EQ(s.verifyBranch(r.branch, r.client, r.cid), r.want) << r.desc;
+    EXPECT_FALSE(branchVerdictOk(s.verifyBranch(r.branch, r.client, r.cid))) << r.desc;
+  }
+}
+
+// Rotation: the new signer makes branches with the new key and still accepts the old ones;
+// the signer after the next rotation no longer accepts the oldest.
+TEST(BranchMac, KeyRotation) {
+  const auto s_a = secret('a');
+  const auto s_b = secret('b');
+  const auto s_c = secret('c');
+  const BranchSigner gen1 = *BranchSigner::create(s_a, 1);
+  const BranchSigner gen2 = *BranchSigner::create(s_b, 2, s_a, 1);
+  const BranchSigner gen3 = *BranchSigner::create(s_c, 3, s_b, 2);
+  const std::string old_branch = branchFor(gen1, kClientBranch, kCallId);
+  const std::string new_branch = branchFor(gen2, kClientBranch, kCallId);
+  EXPECT_NE(old_branch, new_branch);
+  EXPECT_EQ(new_branch[10], '2');
+  EXPECT_EQ(gen2.currentKeyId(), 2);
+  EXPECT_EQ(gen2.verifyBranch(new_branch, kClientBranch, kCallId), BranchVerdict::Valid);
+  EXPECT_EQ(gen2.verifyBranch(old_branch, kClientBranch, kCallId),
+            BranchVerdict::ValidPreviousKey);
+  EXPECT_EQ(gen2.verifyBranch(old_branch, kClientBranch, "x@y"), BranchVerdict::BadMac);
+  EXPECT_EQ(gen3.verifyBranch(new_branch, kClientBranch, kCallId),
+            BranchVerdict::ValidPreviousKey);
+  EXPECT_EQ(gen3.verifyBranch(old_branch, kClientBranch, kCallId), BranchVerdict::UnknownKey);
+  // Same secret and id: independent instances agree (several sipshield instances).
+  const BranchSigner twin = *BranchSigner::create(s_b, 2);
+  EXPECT_EQ(branchFor(twin, kClientBranch, kCallId), new_branch);
+}
+
+// Distinct inputs give distinct branches (no trivial collisions over a small sample).
+TEST(BranchMac, DistinctInputsDistinctBranches) {
+  const BranchSigner s = makeSigner();
+  std::vector<std::string> seen;
+  for (int i = 0; i < 2000; ++i) {
+    std::string client = "z9hG4bK";
+    client += std::to_string(i);
+    seen.push_back(branchFor(s, client, kCallId));
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
+}
+
+}  // namespace
+}  // namespace sipshield::lb
