@@ -759,11 +759,15 @@ Status Loader::readHealth(const toml::table& root, Config& config) {
     return Status::ok();
   }
   if (Status s = checkKeys(*table, "health",
-                           {"interval_ms", "timeout_ms", "failures_to_down", "successes_to_up"});
+                           {"enabled", "interval_ms", "timeout_ms", "failures_to_down",
+                            "successes_to_up"});
       !s.isOk()) {
     return s;
   }
   HealthConfig& health = config.health;
+  if (Status s = readBool(*table, "health", "enabled", health.enabled); !s.isOk()) {
+    return s;
+  }
   if (Status s = readInt(*table, "health", "interval_ms", 10, 3600000, health.interval_ms);
       !s.isOk()) {
     return s;
@@ -1214,6 +1218,7 @@ ConfigDiff diffConfig(const Config& running, const Config& next) {
   }
   const HealthConfig& ha = running.health;
   const HealthConfig& hb = next.health;
+  applied("health.enabled", ha.enabled ? "true" : "false", hb.enabled ? "true" : "false");
   applied("health.interval_ms", std::to_string(ha.interval_ms), std::to_string(hb.interval_ms));
   applied("health.timeout_ms", std::to_string(ha.timeout_ms), std::to_string(hb.timeout_ms));
   applied("health.failures_to_down", std::to_string(ha.failures_to_down),

@@ -75,6 +75,9 @@ struct BalancerConfig {
 
 // HealthConfig is the [health] table: the OPTIONS prober's timing and thresholds.
 struct HealthConfig {
+  // Active OPTIONS probes; off for backends that cannot answer OPTIONS (e.g. load sinks):
+  // they then stay up unless passive signals (503s) take them down.
+  bool enabled = true;
   uint32_t interval_ms = 1000;
   uint32_t timeout_ms = 500;  // always <= interval_ms, so probes never overlap
   uint32_t failures_to_down = 3;

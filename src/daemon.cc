@@ -177,7 +177,9 @@ void Daemon::controlTick(uint64_t now_ms) {
     }
   }
   probe_results_.clear();
-  prober_->poll(now_ms, targets, probe_results_);
+  if (config_.health.enabled) {
+    prober_->poll(now_ms, targets, probe_results_);
+  }
   for (const ProbeResult& r : probe_results_) {
     if (pool_->onProbeResult(r.index, r.ok, now_ms)) {
       changed = true;

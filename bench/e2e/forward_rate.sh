@@ -199,14 +199,29 @@ start_balancer_kamailio() {
 start_balancer_sipshield() {
   local ip="$1" port="$2" workers="$3" dir="$4"
   shift 4
-  # TODO(lead): once `sipshield run` exists, write "$dir/sipshield.toml" with
-  #   listen = "$ip:$port", workers = $workers, backends = "$@" (hash key Call-ID),
-  #   socket buffers 4 MiB, health checks off (udp_sink does not answer OPTIONS)
-  # and start it in the foreground:
-  #   "$BUILD/src/sipshield" run --config "$dir/sipshield.toml" > "$dir/sipshield.log" 2>&1 &
-  #   BAL_PID=$!; OWN_PIDS+=("$BAL_PID")
-  log "start_balancer_sipshield is a placeholder: the lead adds the command line here"
-  return 1
+  {
+    echo "[server]"
+    echo "listen = [\"$ip:$port\"]"
+    echo "workers = $workers"
+    echo "socket_buffer_bytes = 4194304"
+    echo "[balancer]"
+    echo "key = \"call-id\""
+    echo "secret = \"0123456789abcdef0123456789abcdef\""
+    echo "[health]"
+    echo "enabled = false   # udp_sink does not answer OPTIONS"
+    echo "[control]"
+    echo "socket = \"\""
+    local n=0 backend
+    for backend in "$@"; do
+      n=$((n + 1))
+      echo "[[backend]]"
+      echo "name = \"sink$n\""
+      echo "address = \"$backend\""
+    done
+  } > "$dir/sipshield.toml"
+  "$BUILD/src/cli/sipshield" run --config "$dir/sipshield.toml" > "$dir/sipshield.log" 2>&1 &
+  BAL_PID=$!
+  OWN_PIDS+=("$BAL_PID")
 }
 
 #---------------------------------------------------------------------------------------------
