@@ -91,14 +91,14 @@ class Sipp:
 def uas(workdir, name, address, scenario="uas.xml"):
     host, port = address.rsplit(":", 1)
     return Sipp(workdir, name, ["-sf", os.path.join(SCENARIOS, scenario),
-                                "-i", host, "-p", port])
+                                "-i", host.strip("[]"), "-p", port])
 
 
 def uac(workdir, name, target, local, calls, rate, pause_ms=200, scenario="uac.xml",
         extra=()):
     host, port = local.rsplit(":", 1)
     return Sipp(workdir, name, ["-sf", os.path.join(SCENARIOS, scenario), target,
-                                "-i", host, "-p", port, "-m", str(calls), "-r", str(rate),
+                                "-i", host.strip("[]"), "-p", port, "-m", str(calls), "-r", str(rate),
                                 "-d", str(pause_ms), "-timeout", "60"] + list(extra))
 
 

@@ -170,9 +170,25 @@ def test_stateless_replies(workdir, binary):
     check(counters["dropped_malformed"] == 1, f"counters {counters}")
 
 
+def test_ipv6_calls(workdir, binary):
+    b1 = uas(workdir, "b1", "[::1]:5181")
+    b2 = uas(workdir, "b2", "[::1]:5182")
+    with started(b1, b2):
+        shield = Shield(workdir, binary, "[::1]:5170", [("b1", "[::1]:5181"), ("b2", "[::1]:5182")])
+        with started(shield):
+            caller = uac(workdir, "uac", "[::1]:5170", "[::1]:5191", calls=100, rate=100)
+            with started(caller):
+                code = caller.wait(60)
+            check(code == 0 and caller.successful() == 100,
+                  f"IPv6 calls: {caller.successful()} ok, {caller.failed()} failed")
+        report = shield.stop()
+    assert_calls_pinned([b1, b2])
+    check(all(b["requests"] > 0 for b in report["backends"].values()), f"report {report}")
+
+
 TESTS = [test_calls_spread_and_pinned, test_backend_down_and_up,
          test_sighup_adds_backend_keeps_calls, test_record_route_callee_bye,
-         test_stateless_replies]
+         test_stateless_replies, test_ipv6_calls]
 
 if __name__ == "__main__":
     binary = sys.argv[1]
