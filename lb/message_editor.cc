@@ -27,6 +27,9 @@ size_t MessageEditor::write(parser::ByteView input, uint8_t* out, size_t capacit
     if (written + length > capacity) {
       return false;
     }
+    if (length == 0) {
+      return true;  // a removal's empty text may have a null data pointer
+    }
     std::memcpy(out + written, from, length);
     written += length;
     return true;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 
 #include "parser/char_class.h"
 #include "parser/span.h"
@@ -25,6 +27,11 @@ struct Lexer {
   }
   // consume skips LWS, then `c` if it is next (and the LWS after it). Returns whether it was.
   bool consume(char c) {
+    if (pos < end && p[pos] == c) {  // the common case: no white space before `c`
+      ++pos;
+      skipLws();
+      return true;
+    }
     uint32_t save = pos;
     skipLws();
     if (pos < end && p[pos] == c) {
@@ -81,7 +88,7 @@ struct Lexer {
       ++pos;
       return {begin, pos - begin};
     }
-    while (pos < end && (isAlnum(p[pos]) || p[pos] == '-' || p[pos] == '.')) {
+    while (pos < end && isHostChar(p[pos])) {
       ++pos;
     }
     return {begin, pos - begin};
@@ -109,6 +116,29 @@ struct Lexer {
            c == '.';
   }
 };
+
+// equalsLetterName compares `length` bytes at `a` with the lower-case letters-only `b`, ignoring
+// case: OR-ing 0x20 maps a byte onto a lower-case letter only from that letter or its upper
+// case, so the result equals equalsIgnoreCase for such a `b`. Reads only a[0, length).
+inline bool equalsLetterName(const char* a, uint32_t length, std::string_view b) {
+  if (length != b.size()) {
+    return false;
+  }
+  if (length >= 4 && length <= 8) {
+    uint32_t x0, x1, y0, y1;
+    std::memcpy(&x0, a, 4);
+    std::memcpy(&x1, a + length - 4, 4);
+    std::memcpy(&y0, b.data(), 4);
+    std::memcpy(&y1, b.data() + length - 4, 4);
+    return (((x0 | 0x20202020u) ^ y0) | ((x1 | 0x20202020u) ^ y1)) == 0;
+  }
+  for (uint32_t i = 0; i < length; ++i) {
+    if ((static_cast<unsigned char>(a[i]) | 0x20) != static_cast<unsigned char>(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // equalsIgnoreCase compares ASCII case-insensitively.
 inline bool equalsIgnoreCase(const char* a, uint32_t length, std::string_view b) {

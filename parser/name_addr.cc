@@ -1,5 +1,7 @@
 #include "parser/name_addr.h"
 
+#include <cstring>
+
 #include "parser/lexer.h"
 
 namespace sipshield::parser {
@@ -43,10 +45,11 @@ bool parseNameAddr(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out)
   if (laquot != end) {
     out.angle_brackets = true;
     uint32_t uri_begin = laquot + 1;
-    uint32_t i = uri_begin;
-    while (i < end && p[i] != '>') {
-      ++i;
-    }
+    // The first '>' ends the URI (it cannot appear unescaped inside one, RFC 3261 §25.1).
+    const void* raquot =
+        uri_begin < end ? std::memchr(p + uri_begin, '>', end - uri_begin) : nullptr;
+    uint32_t i = raquot == nullptr ? end
+                                   : static_cast<uint32_t>(static_cast<const char*>(raquot) - p);
     if (i >= end || i == uri_begin) {
       return false;
     }

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "parser/char_class.h"
+#include "parser/header_lookup.h"
 #include "parser/numbers.h"
 #include "parser/scan_kernel.h"
 #include "parser/sip_message.h"
@@ -17,15 +18,30 @@ constexpr std::array<std::string_view, static_cast<size_t>(ScanError::BadMaxForw
     }};
 
 // Scanner walks one buffer line by line. Offsets are uint32_t: inputs above 4 GiB are
-// rejected up front by the message size limit.
+// rejected up front by the message size limit. One call of the active line kernel per line
+// finds both the line end and the end of the token that starts it (method or header name).
 class Scanner {
  public:
   Scanner(ByteView input, SipMessage& out, const ScanLimits& limits)
-      : p_(input.data), size_(static_cast<uint32_t>(input.size)), out_(out), limits_(limits) {}
+      : p_(input.data),
+        size_(static_cast<uint32_t>(input.size)),
+        out_(out),
+        limits_(limits) {
+    std::memset(first_index_, 0xFF, sizeof(first_index_));
+    std::memset(occurrences_, 0, sizeof(occurrences_));
+  }
 
-  ScanResult run(uint32_t start);
+  // run scans from `start` and copies the per-header index into the message, whatever the
+  // outcome (as the scanner always did: partial on Invalid/Incomplete).
+  ScanResult run(uint32_t start) {
+    ScanResult result = walk(start);
+    std::memcpy(out_.first_index, first_index_, sizeof(out_.first_index));
+    std::memcpy(out_.occurrences, occurrences_, sizeof(out_.occurrences));
+    return result;
+  }
 
  private:
+  ScanResult walk(uint32_t start);
   ScanResult incomplete(ScanError error, uint32_t at) const {
     return {ScanStatus::Incomplete, error, at, 0};
   }
@@ -34,12 +50,14 @@ class Scanner {
   }
 
   // findLineEnd sets `eol` to the offset of the CR of the CRLF ending the line that starts at
-  // `from`. Returns None, or the error that stops the scan (`at` = where).
-  ScanError findLineEnd(uint32_t from, uint32_t& eol, bool& incomplete_input) const;
-  ScanError parseStartLine(uint32_t begin, uint32_t eol, uint32_t& at);
-  ScanError parseRequestLine(uint32_t begin, uint32_t eol, uint32_t& at);
+  // `from`, and `token_end` to the end of the token run starting at `from` (never past
+  // `eol`). Returns None, or the error that stops the scan (`at` = where).
+  ScanError findLineEnd(uint32_t from, uint32_t& eol, uint32_t& token_end,
+                        bool& incomplete_input);
+  ScanError parseStartLine(uint32_t begin, uint32_t eol, uint32_t token_end, uint32_t& at);
+  ScanError parseRequestLine(uint32_t begin, uint32_t eol, uint32_t token_end, uint32_t& at);
   ScanError parseStatusLine(uint32_t begin, uint32_t eol, uint32_t& at);
-  ScanError addHeader(uint32_t begin, uint32_t eol, uint32_t& at);
+  ScanError addHeader(uint32_t begin, uint32_t eol, uint32_t name_end, uint32_t& at);
   ScanError extendFolded(uint32_t begin, uint32_t eol);
   ScanError checkConflict(const HeaderField& field, uint32_t& at) const;
 
@@ -47,10 +65,17 @@ class Scanner {
   uint32_t size_;
   SipMessage& out_;
   const ScanLimits& limits_;
+  // The message's first_index/occurrences plus one slot for HeaderId::Other, so recording a
+  // header needs no branch on whether it is known.
+  int16_t first_index_[kKnownHeaderCount + 1];
+  uint8_t occurrences_[kKnownHeaderCount + 1];
 };
 
-ScanError Scanner::findLineEnd(uint32_t from, uint32_t& eol, bool& incomplete_input) const {
-  uint32_t hit = from + static_cast<uint32_t>(detail::g_find_special(p_ + from, size_ - from));
+ScanError Scanner::findLineEnd(uint32_t from, uint32_t& eol, uint32_t& token_end,
+                                bool& incomplete_input) {
+  LineEnds ends = detail::g_find_line(p_ + from, size_ - from);
+  uint32_t hit = from + static_cast<uint32_t>(ends.special);
+  token_end = from + static_cast<uint32_t>(ends.non_token);
   incomplete_input = false;
   if (hit >= size_) {
     incomplete_input = true;
@@ -58,7 +83,7 @@ ScanError Scanner::findLineEnd(uint32_t from, uint32_t& eol, bool& incomplete_in
     return ScanError::Truncated;
   }
   eol = hit;
-  if (p_[hit] == '\r') {
+  if (__builtin_expect(p_[hit] == '\r', 1)) {
     if (hit + 1 >= size_) {
       incomplete_input = true;
       return ScanError::Truncated;
@@ -71,14 +96,15 @@ ScanError Scanner::findLineEnd(uint32_t from, uint32_t& eol, bool& incomplete_in
   return p_[hit] == '\n' ? ScanError::BareLineFeed : ScanError::ControlCharacter;
 }
 
-ScanError Scanner::parseStartLine(uint32_t begin, uint32_t eol, uint32_t& at) {
+ScanError Scanner::parseStartLine(uint32_t begin, uint32_t eol, uint32_t token_end,
+                                   uint32_t& at) {
   out_.start_line = {begin, eol - begin};
   // A response starts with SIP-Version; the "SIP" literal is case-insensitive (RFC 3261 §25).
   if (eol - begin >= 4 && (p_[begin] | 0x20) == 's' && (p_[begin + 1] | 0x20) == 'i' &&
       (p_[begin + 2] | 0x20) == 'p' && p_[begin + 3] == '/') {
     return parseStatusLine(begin, eol, at);
   }
-  return parseRequestLine(begin, eol, at);
+  return parseRequestLine(begin, eol, token_end, at);
 }
 
 // Only SIP/2.0 is proxied (RFC 3261 §7.1); other versions are a BadVersion verdict.
@@ -88,11 +114,9 @@ bool isSip20(const char* v, uint32_t length) {
 }
 
 // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1).
-ScanError Scanner::parseRequestLine(uint32_t begin, uint32_t eol, uint32_t& at) {
-  uint32_t i = begin;
-  while (i < eol && isTokenChar(p_[i])) {
-    ++i;
-  }
+ScanError Scanner::parseRequestLine(uint32_t begin, uint32_t eol, uint32_t token_end,
+                                     uint32_t& at) {
+  uint32_t i = token_end;
   if (i == begin || i >= eol || p_[i] != ' ') {
     at = i;
     return i == begin ? ScanError::BadStartLine : ScanError::BadMethod;
@@ -101,6 +125,16 @@ ScanError Scanner::parseRequestLine(uint32_t begin, uint32_t eol, uint32_t& at) 
   out_.method_token = {begin, i - begin};
   out_.method = classifyMethod(out_.method_token.view(p_));
   uint32_t uri_begin = ++i;
+  // The line holds no control byte but HTAB before `eol` (the line kernel checked), so the
+  // first byte below 0x21 is the SP or HTAB that ends the URI: look 8 bytes at a time.
+  while (i + 8 <= eol) {
+    uint64_t word;
+    std::memcpy(&word, p_ + i, sizeof(word));
+    if (((word - 0x2121212121212121ull) & ~word & 0x8080808080808080ull) != 0) {
+      break;
+    }
+    i += 8;
+  }
   while (i < eol && p_[i] != ' ' && p_[i] != '\t') {
     ++i;
   }
@@ -145,40 +179,49 @@ ScanError Scanner::parseStatusLine(uint32_t begin, uint32_t eol, uint32_t& at) {
 }
 
 // message-header = field-name HCOLON field-value CRLF; HCOLON = *(SP / HTAB) ":" SWS.
-ScanError Scanner::addHeader(uint32_t begin, uint32_t eol, uint32_t& at) {
-  uint32_t i = begin;
-  while (i < eol && isTokenChar(p_[i])) {
+ScanError Scanner::addHeader(uint32_t begin, uint32_t eol, uint32_t name_end, uint32_t& at) {
+  // name_end comes from the line kernel; the CR at `eol` is not a token character, so the
+  // name never runs past the line.
+  uint32_t i = name_end;
+  while (__builtin_expect(i < eol && isWsp(p_[i]), 0)) {
     ++i;
   }
-  uint32_t name_end = i;
-  while (i < eol && isWsp(p_[i])) {
-    ++i;
-  }
-  if (name_end == begin) {
+  if (__builtin_expect(name_end == begin, 0)) {
     at = begin;
     return ScanError::BadHeaderName;
   }
-  if (i >= eol || p_[i] != ':') {
+  if (__builtin_expect(i >= eol || p_[i] != ':', 0)) {
     at = i;
     // A non-token byte right inside the name is a bad name; anything else lacks its colon.
     return (i < eol && i == name_end) ? ScanError::BadHeaderName : ScanError::BadHeaderLine;
   }
   ++i;
-  while (i < eol && isWsp(p_[i])) {
+  // Nearly always exactly one SP before the value and none after it.
+  if (i < eol && p_[i] == ' ' && i + 1 < eol && !isWsp(p_[i + 1])) {
     ++i;
+  } else {
+    while (i < eol && isWsp(p_[i])) {
+      ++i;
+    }
   }
   uint32_t value_end = eol;
-  while (value_end > i && isWsp(p_[value_end - 1])) {
-    --value_end;
+  if (__builtin_expect(static_cast<unsigned char>(p_[eol - 1]) <= ' ', 0)) {
+    while (value_end > i && isWsp(p_[value_end - 1])) {
+      --value_end;
+    }
   }
-  if (out_.header_count >= out_.header_capacity) {
+  if (__builtin_expect(out_.header_count >= out_.header_capacity, 0)) {
     at = begin;
     return ScanError::TooManyHeaders;
   }
   HeaderField& field = out_.headers[out_.header_count];
   field.name = {begin, name_end - begin};
   field.value = {i, value_end - i};
-  field.id = classifyHeaderName(p_ + begin, name_end - begin);
+  // Nearly every name has 24 readable bytes after its start (the rest of its line at least);
+  // the last line of a short buffer takes the bounded lookup.
+  field.id = __builtin_expect(size_ - begin >= detail::kMaxHeaderNameLength, 1)
+                 ? detail::lookupHeaderNameWide(p_ + begin, name_end - begin)
+                 : detail::lookupHeaderName(p_ + begin, name_end - begin);
   ++out_.header_count;
   return ScanError::None;
 }
@@ -211,7 +254,7 @@ ScanError Scanner::extendFolded(uint32_t begin, uint32_t eol) {
 // RFC 3261 §7.3.1: a header that is not a comma-separated list appears once. Identical
 // repeats are harmless and tolerated; different values are ambiguous and rejected.
 ScanError Scanner::checkConflict(const HeaderField& field, uint32_t& at) const {
-  const HeaderField& first = out_.headers[out_.first_index[static_cast<int>(field.id)]];
+  const HeaderField& first = out_.headers[first_index_[static_cast<int>(field.id)]];
   if (first.value.length != field.value.length ||
       std::memcmp(p_ + first.value.offset, p_ + field.value.offset, field.value.length) != 0) {
     at = field.name.offset;
@@ -220,15 +263,16 @@ ScanError Scanner::checkConflict(const HeaderField& field, uint32_t& at) const {
   return ScanError::None;
 }
 
-ScanResult Scanner::run(uint32_t start) {
+ScanResult Scanner::walk(uint32_t start) {
   uint32_t eol = 0;
+  uint32_t token_end = 0;
   bool need_more = false;
-  ScanError error = findLineEnd(start, eol, need_more);
+  ScanError error = findLineEnd(start, eol, token_end, need_more);
   if (error != ScanError::None) {
     return need_more ? incomplete(error, size_) : invalid(error, eol);
   }
   uint32_t at = 0;
-  error = parseStartLine(start, eol, at);
+  error = parseStartLine(start, eol, token_end, at);
   if (error != ScanError::None) {
     return invalid(error, at);
   }
@@ -255,7 +299,7 @@ ScanResult Scanner::run(uint32_t start) {
       }
       break;
     }
-    error = findLineEnd(line, eol, need_more);
+    error = findLineEnd(line, eol, token_end, need_more);
     if (error != ScanError::None) {
       return need_more ? incomplete(error, size_) : invalid(error, eol);
     }
@@ -265,7 +309,7 @@ ScanResult Scanner::run(uint32_t start) {
         return invalid(error, line);
       }
     } else {
-      error = addHeader(line, eol, at);
+      error = addHeader(line, eol, token_end, at);
       if (error != ScanError::None) {
         return invalid(error, at);
       }
@@ -281,20 +325,17 @@ ScanResult Scanner::run(uint32_t start) {
       if (out_.header_count > 0 && index != last_known) {
         last_known = index;
         const HeaderField& field = out_.headers[index];
-        if (field.id != HeaderId::Other) {
-          int id = static_cast<int>(field.id);
-          if (out_.first_index[id] < 0) {
-            out_.first_index[id] = static_cast<int16_t>(index);
-          } else if (isSingleValued(field.id)) {
-            error = checkConflict(field, at);
-            if (error != ScanError::None) {
-              return invalid(error, at);
-            }
-          }
-          if (out_.occurrences[id] != 0xFF) {
-            ++out_.occurrences[id];
+        // HeaderId::Other has its own slot; it is never single-valued.
+        int id = static_cast<int>(field.id);
+        int16_t first = first_index_[id];
+        if (__builtin_expect(first >= 0 && detail::kSingleValued[id], 0)) {
+          error = checkConflict(field, at);
+          if (error != ScanError::None) {
+            return invalid(error, at);
           }
         }
+        first_index_[id] = first < 0 ? static_cast<int16_t>(index) : first;
+        occurrences_[id] = static_cast<uint8_t>(occurrences_[id] + (occurrences_[id] != 0xFF));
       }
     }
     line = next;
@@ -303,7 +344,8 @@ ScanResult Scanner::run(uint32_t start) {
   out_.headers_end = line;
   out_.body_offset = line + 2;
   uint32_t available = size_ - out_.body_offset;
-  if (const HeaderField* cl = out_.first(HeaderId::ContentLength)) {
+  int16_t cl_index = first_index_[static_cast<int>(HeaderId::ContentLength)];
+  if (const HeaderField* cl = cl_index < 0 ? nullptr : &out_.headers[cl_index]) {
     uint64_t length = 0;
     if (!parseDecimal(ByteView(p_, size_), cl->value, 0xFFFFFFFFull, length)) {
       return invalid(ScanError::BadContentLength, cl->value.offset);

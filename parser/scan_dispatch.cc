@@ -15,12 +15,38 @@ FindSpecialFn kernelFor(ScanIsa isa) {
   return findSpecialScalar;
 }
 
+ClassifyBlockFn classifierFor(ScanIsa isa) {
+  switch (isa) {
+    case ScanIsa::Avx2:
+      return classifyBlockAvx2;
+    case ScanIsa::Sse42:
+      return classifyBlockSse42;
+    case ScanIsa::Scalar:
+      break;
+  }
+  return classifyBlockScalar;
+}
+
+FindLineFn lineKernelFor(ScanIsa isa) {
+  switch (isa) {
+    case ScanIsa::Avx2:
+      return findLineAvx2;
+    case ScanIsa::Sse42:
+      return findLineSse42;
+    case ScanIsa::Scalar:
+      break;
+  }
+  return findLineScalar;
+}
+
 ScanIsa g_active_isa = bestScanIsa();
 
 }  // namespace
 
 namespace detail {
 FindSpecialFn g_find_special = kernelFor(g_active_isa);
+ClassifyBlockFn g_classify_block = classifierFor(g_active_isa);
+FindLineFn g_find_line = lineKernelFor(g_active_isa);
 }  // namespace detail
 
 bool scanIsaSupported(ScanIsa isa) {
@@ -66,6 +92,8 @@ bool setScanIsa(ScanIsa isa) {
   }
   g_active_isa = isa;
   detail::g_find_special = kernelFor(isa);
+  detail::g_classify_block = classifierFor(isa);
+  detail::g_find_line = lineKernelFor(isa);
   return true;
 }
 

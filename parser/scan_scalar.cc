@@ -1,6 +1,7 @@
 #include <array>
 #include <cstdint>
 
+#include "parser/char_class.h"
 #include "parser/scan_kernel.h"
 
 namespace sipshield::parser {
@@ -27,6 +28,25 @@ size_t findSpecialScalar(const char* p, size_t n) {
     }
   }
   return n;
+}
+
+LineEnds findLineScalar(const char* p, size_t n) {
+  size_t i = 0;
+  while (i < n && kTokenChar[static_cast<unsigned char>(p[i])]) {
+    ++i;
+  }
+  return {i + findSpecialScalar(p + i, n - i), i};
+}
+
+// The reference structural kernel: one table lookup per byte and class.
+BlockMasks classifyBlockScalar(const char* p) {
+  BlockMasks m{0, 0};
+  for (size_t i = 0; i < kBlockSize; ++i) {
+    auto c = static_cast<unsigned char>(p[i]);
+    m.special |= static_cast<uint64_t>(kSpecial[c]) << i;
+    m.non_token |= static_cast<uint64_t>(!kTokenChar[c]) << i;
+  }
+  return m;
 }
 
 }  // namespace sipshield::parser

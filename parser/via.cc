@@ -1,12 +1,23 @@
 #include "parser/via.h"
 
+#include <cstring>
+
+#include "parser/block_cursor.h"
 #include "parser/lexer.h"
 
 namespace sipshield::parser {
 namespace {
 
+// token is Lexer::token with the token's end taken from the structural masks (BlockCursor,
+// whose limit is the lexer's end) instead of a byte loop: same span, no per-byte branch.
+Span token(Lexer& lx, BlockCursor& masks) {
+  uint32_t begin = lx.pos;
+  lx.pos = masks.nextNonToken(begin);
+  return {begin, lx.pos - begin};
+}
+
 // via-params values: token / host (received may be an IPv6 address) / quoted-string.
-bool paramValue(Lexer& lx, Span& value) {
+bool paramValue(Lexer& lx, BlockCursor& masks, Span& value) {
   if (lx.peek() == '"') {
     return lx.quotedString(value);
   }
@@ -17,11 +28,24 @@ bool paramValue(Lexer& lx, Span& value) {
   // IPv6 received= values are written without brackets by some stacks (RFC 3261 §20.42
   // allows IPv6address there): accept ':' inside the value.
   uint32_t begin = lx.pos;
-  while (lx.pos < lx.end && (isTokenChar(lx.p[lx.pos]) || lx.p[lx.pos] == ':')) {
-    ++lx.pos;
+  lx.pos = masks.nextNonToken(begin);
+  while (lx.pos < lx.end && lx.p[lx.pos] == ':') {
+    lx.pos = masks.nextNonToken(lx.pos + 1);
   }
   value = {begin, lx.pos - begin};
   return !value.empty();
+}
+
+// isSip20Slash: the 8 bytes at `p` are "SIP/2.0/" ("SIP" in any case, RFC 3261 §25: the
+// literal is case-insensitive), the sent-protocol prefix of nearly every via-parm.
+bool isSip20Slash(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof(word));
+  uint64_t expected;
+  std::memcpy(&expected, "sip/2.0/", sizeof(expected));
+  // Fold only the three letters: OR-ing 0x20 into '/', '2', '.' or '0' would let other
+  // bytes ('\x0f', '\x12', '\x0e', '\x10') match.
+  return (word | 0x202020ull) == expected;
 }
 
 bool allDigits(const char* p, Span s, uint32_t max_value) {
@@ -39,6 +63,120 @@ bool allDigits(const char* p, Span s, uint32_t max_value) {
   return v <= max_value;
 }
 
+// readableEnd is the end of `buffer` as an offset (sub-parsers take uint32_t offsets).
+uint32_t readableEnd(ByteView buffer) {
+  return buffer.size > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(buffer.size);
+}
+
+// applyParam records the via-param `name` (= `value` when `has_value`) that ends at `param_end`
+// in `entry`. Returns false when a value the shield reads is malformed (rport, ttl).
+bool applyParam(const char* p, Span name, Span value, bool has_value, uint32_t param_end,
+                ViaEntry& entry) {
+  const char* n = p + name.offset;
+  if (equalsLetterName(n, name.length, "branch")) {
+    entry.branch = value;
+  } else if (equalsLetterName(n, name.length, "received")) {
+    entry.received = value;
+  } else if (equalsLetterName(n, name.length, "rport")) {
+    // RFC 3581: rport is a flag in requests and carries the source port in responses.
+    entry.has_rport = true;
+    if (has_value) {
+      if (!allDigits(p, value, 65535)) {
+        return false;
+      }
+      uint16_t port = 0;
+      Lexer digits{p, value.offset, value.end()};
+      (void)digits.port(port);
+      entry.rport = port;
+    }
+    entry.rport_param = {name.offset, param_end - name.offset};
+  } else if (equalsLetterName(n, name.length, "maddr")) {
+    entry.maddr = value;
+  } else if (equalsLetterName(n, name.length, "ttl")) {
+    if (!allDigits(p, value, 255)) {
+      return false;
+    }
+    entry.ttl = value;
+  }
+  return true;
+}
+
+// parseCommonViaParm parses the shape nearly every via-parm has, "SIP/2.0/UDP host[:port]"
+// then ";name[=token]" parameters, with one SP and no other white space, ending at `end` or
+// a ','. It fills `entry` and `*stop` exactly as the general grammar in parseViaParm would
+// and returns true; for any other input (including every malformed one) it returns false
+// without a verdict, and the caller runs the general grammar. Token ends come from the
+// structural masks; reads only [start, end).
+bool parseCommonViaParm(ByteView buffer, uint32_t start, uint32_t end, ViaEntry& entry,
+                        uint32_t* stop) {
+  const char* p = buffer.data;
+  if (end - start < 8 || !isSip20Slash(p + start)) {
+    return false;
+  }
+  // The masks may classify bytes past `end` up to the buffer's end; they never report them.
+  BlockCursor masks(p, start, end, readableEnd(buffer));
+  uint32_t pos = start + 8;
+  uint32_t transport_end = masks.nextNonToken(pos);
+  // One SP after the transport, then the host (an IPv6 reference takes the general path).
+  if (transport_end == pos || transport_end + 1 >= end || p[transport_end] != ' ' ||
+      !isHostChar(p[transport_end + 1])) {
+    return false;
+  }
+  entry.transport = {pos, transport_end - pos};
+  entry.protocol = {start, transport_end - start};
+  pos = transport_end + 1;
+  uint32_t host_begin = pos;
+  while (pos < end && isHostChar(p[pos])) {
+    ++pos;
+  }
+  entry.host = {host_begin, pos - host_begin};
+  if (pos < end && p[pos] == ':') {
+    Lexer port{p, pos + 1, end};
+    if (port.pos >= end || !isDigit(p[port.pos]) || !port.port(entry.port)) {
+      return false;
+    }
+    pos = port.pos;
+  }
+  uint32_t last = pos;
+  if (pos < end && p[pos] == ';') {
+    entry.params.offset = pos;
+    while (pos < end && p[pos] == ';') {
+      uint32_t name_begin = pos + 1;
+      uint32_t name_end = masks.nextNonToken(name_begin);
+      if (name_end == name_begin) {
+        return false;
+      }
+      Span name{name_begin, name_end - name_begin};
+      Span value;
+      bool has_value = name_end < end && p[name_end] == '=';
+      pos = name_end;
+      if (has_value) {
+        uint32_t value_begin = name_end + 1;
+        // Token characters and ':' (bracketless IPv6 received=), as paramValue reads them.
+        pos = masks.nextNonToken(value_begin);
+        while (pos < end && p[pos] == ':') {
+          pos = masks.nextNonToken(pos + 1);
+        }
+        if (pos == value_begin) {
+          return false;  // quoted, bracketed, spaced or empty: the general grammar decides
+        }
+        value = {value_begin, pos - value_begin};
+      }
+      if (!applyParam(p, name, value, has_value, pos, entry)) {
+        return false;
+      }
+      last = pos;
+    }
+    entry.params.length = last - entry.params.offset;
+  }
+  if (pos < end && p[pos] != ',') {
+    return false;
+  }
+  entry.whole = {start, last - start};
+  *stop = pos;
+  return true;
+}
+
 }  // namespace
 
 // via-parm = sent-protocol LWS sent-by *( SEMI via-params )   (RFC 3261 §25.1)
@@ -48,15 +186,37 @@ bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry
   Lexer lx{buffer.data, begin, end};
   lx.skipLws();
   uint32_t start = lx.pos;
+  if (parseCommonViaParm(buffer, start, end, entry, stop)) {
+    return true;
+  }
+  // Anything else (white space around separators, quoted or bracketed values, errors) takes
+  // the general grammar, which is the reference for the fast path.
+  return detail::parseViaParmGeneral(buffer, begin, end, entry, stop);
+}
+
+namespace detail {
+
+bool parseViaParmGeneral(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
+                         uint32_t* stop) {
+  entry = ViaEntry{};
+  Lexer lx{buffer.data, begin, end};
+  lx.skipLws();
+  uint32_t start = lx.pos;
+  BlockCursor masks(buffer.data, start, end);
   auto fail = [&] {
     *stop = lx.pos;
     return false;
   };
   // sent-protocol = protocol-name SLASH protocol-version SLASH transport; SLASH = SWS "/" SWS
-  if (lx.token().empty() || !lx.consume('/') || lx.token().empty() || !lx.consume('/')) {
+  if (end - start >= 8 && isSip20Slash(buffer.data + start)) {
+    // The common spelling: the general path below would read the same two tokens and slashes.
+    lx.pos = start + 8;
+    lx.skipLws();
+  } else if (token(lx, masks).empty() || !lx.consume('/') || token(lx, masks).empty() ||
+             !lx.consume('/')) {
     return fail();
   }
-  entry.transport = lx.token();
+  entry.transport = token(lx, masks);
   if (entry.transport.empty()) {
     return fail();
   }
@@ -95,40 +255,17 @@ bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry
         ++entry.params.offset;
       }
     }
-    Span name = lx.token();
+    Span name = token(lx, masks);
     if (name.empty()) {
       return fail();
     }
     Span value;
     bool has_value = lx.consume('=');
-    if (has_value && !paramValue(lx, value)) {
+    if (has_value && !paramValue(lx, masks, value)) {
       return fail();
     }
-    const char* n = buffer.data + name.offset;
-    if (equalsIgnoreCase(n, name.length, "branch")) {
-      entry.branch = value;
-    } else if (equalsIgnoreCase(n, name.length, "received")) {
-      entry.received = value;
-    } else if (equalsIgnoreCase(n, name.length, "rport")) {
-      // RFC 3581: rport is a flag in requests and carries the source port in responses.
-      entry.has_rport = true;
-      if (has_value) {
-        if (!allDigits(buffer.data, value, 65535)) {
-          return fail();
-        }
-        uint16_t port = 0;
-        Lexer digits{buffer.data, value.offset, value.end()};
-        (void)digits.port(port);
-        entry.rport = port;
-      }
-      entry.rport_param = {name.offset, lx.pos - name.offset};
-    } else if (equalsIgnoreCase(n, name.length, "maddr")) {
-      entry.maddr = value;
-    } else if (equalsIgnoreCase(n, name.length, "ttl")) {
-      if (!allDigits(buffer.data, value, 255)) {
-        return fail();
-      }
-      entry.ttl = value;
+    if (!applyParam(buffer.data, name, value, has_value, lx.pos, entry)) {
+      return fail();
     }
     last = lx.pos;
   }
@@ -139,6 +276,8 @@ bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry
   *stop = lx.pos;
   return true;
 }
+
+}  // namespace detail
 
 ViaCursor::ViaCursor(ByteView buffer, const SipMessage& message)
     : buffer_(buffer), message_(&message) {}

@@ -54,4 +54,12 @@ class ViaCursor {
 // `end`) and returns true; returns false with `*stop` at the faulty byte otherwise.
 bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry, uint32_t* stop);
 
+namespace detail {
+// parseViaParmGeneral is parseViaParm without its fast path for the common shape: the full
+// grammar alone. parseViaParm must give the same result on every input; tests compare them.
+// Same contract as parseViaParm.
+bool parseViaParmGeneral(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
+                         uint32_t* stop);
+}  // namespace detail
+
 }  // namespace sipshield::parser

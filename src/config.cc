@@ -1009,7 +1009,8 @@ Status Loader::checkWhole(const toml::table& root, Config& config) {
 Result<Config> Loader::run(const toml::table& root) {
   if (Status s = checkKeys(
           root, "",
-          {"server", "balancer", "health", "backend", "control", "metrics", "log", "dpdk"});
+          {"server", "balancer", "health", "backend", "control", "metrics", "log", "dpdk",
+           "shield"});
       !s.isOk()) {
     return s;
   }
@@ -1021,6 +1022,10 @@ Result<Config> Loader::run(const toml::table& root) {
     if (Status s = (this->*step)(root, config); !s.isOk()) {
       return s;
     }
+  }
+  // [shield]: the DoS shield's rules (src/shield_config.cc).
+  if (Status s = readShieldConfig(root, source_, base_dir_, config.shield); !s.isOk()) {
+    return s;
   }
   return config;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "src/net/endpoint.h"
+#include "src/shield_config.h"
 #include "src/status.h"
 
 namespace sipshield {
@@ -150,6 +151,7 @@ struct Config {
   MetricsConfig metrics;
   LogConfig log;
   DpdkConfig dpdk;
+  ShieldConfig shield;  // [shield]: DoS-shield rules (src/shield_config.h)
   // warnings are things that are legal but probably wrong (the sample secret is in use, the
   // secret file is readable by others, ...); the daemon logs them at start. They are not part
   // of the configuration and operator== ignores them.

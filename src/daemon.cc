@@ -7,21 +7,40 @@
 #include <thread>
 
 #include "lb/dispatcher.h"
+#include "src/control/burst_histogram.h"
+#if SIPSHIELD_HAVE_DPDK  // dpdk backend (issue 5)
+#include "src/io/dpdk/dpdk_backend.h"
+#endif
 
 namespace sipshield {
 namespace {
+
+// --- dpdk backend (issue 5) ---
+#if SIPSHIELD_HAVE_DPDK
+// ioCountersOf maps the DPDK counters onto the uring backend's, so stats, metrics and the exit
+// report read the same fields whichever backend runs.
+io::IoCounters ioCountersOf(const io::DpdkCounterValues& v) {
+  using C = io::DpdkCounter;
+  io::IoCounters out;
+  out.received = v.get(C::Datagrams);
+  out.sent = v.get(C::TxDatagrams);
+  out.send_errors = v.get(C::SendErrors) + v.get(C::TxRefused) + v.get(C::NoRoute) +
+                    v.get(C::NeighbourTimeouts) + v.get(C::NeighbourQueueFull) +
+                    v.get(C::MbufExhausted);
+  out.recv_errors = v.get(C::Malformed) + v.get(C::BadChecksum);
+  out.truncated = v.get(C::RxMultiSegment) + v.get(C::ReassemblyOverflow);
+  out.bursts = v.get(C::Bursts);
+  out.idle = v.get(C::Idle);
+  return out;
+}
+#endif
+// --- end dpdk backend ---
 
 lb::HealthPolicy healthPolicy(const HealthConfig& health) {
   lb::HealthPolicy policy;
   policy.fall_threshold = health.failures_to_down;
   policy.rise_threshold = health.successes_to_up;
   return policy;
-}
-
-// Event log: one JSON line per control-plane event on stderr (the metrics/event-log issue
-// makes its destination configurable).
-void logEvent(const std::string& kind, const std::string& detail) {
-  std::cerr << R"({"event":")" << kind << R"(","detail":")" << detail << "\"}\n";
 }
 
 Result<std::shared_ptr<const lb::BranchSigner>> makeSigner(const BalancerConfig& balancer) {
@@ -42,7 +61,12 @@ uint64_t monotonicMs() {
 }
 
 Daemon::Daemon(Config config, std::string config_path)
-    : config_(std::move(config)), config_path_(std::move(config_path)) {}
+    : config_(std::move(config)), config_path_(std::move(config_path)),
+      control_(std::make_unique<control::ControlPlane>(*this)) {}
+
+void Daemon::logEvent(std::string_view kind, std::string_view detail) {
+  control_->events().log(kind, detail);
+}
 
 Daemon::~Daemon() { stop(); }
 
@@ -56,6 +80,9 @@ void Daemon::blockControlSignals() {
 }
 
 Status Daemon::start() {
+  if (Status s = control_->openEventLog(config_.log.events); !s.isOk()) {
+    return s;
+  }
   const uint64_t now = monotonicMs();
   pool_ = std::make_unique<lb::BackendPool>(healthPolicy(config_.health),
                                             config_.balancer.maglev_table_size);
@@ -87,31 +114,69 @@ Status Daemon::start() {
   io_config.worker.socket_buffer_bytes = static_cast<int>(config_.server.socket_buffer_bytes);
   publisher_ = std::make_unique<lb::SnapshotPublisher<RuntimeSnapshot>>(io_config.workers);
   io_ = std::make_unique<io::UringBackend>(io_config);
-  Status started = io_->start([this](int /*worker*/) -> std::unique_ptr<BurstHandler> {
+  auto make_handler = [this](int /*worker*/) -> std::unique_ptr<BurstHandler> {
     auto reader = publisher_->registerReader();
     auto pipeline = std::make_unique<Pipeline>(*publisher_, reader.value(), affinity_.get());
     pipelines_.push_back(pipeline.get());
-    return pipeline;
-  });
+    // Timed per burst for sipshield_burst_duration_seconds (control plane, issue 6).
+    auto timed = std::make_unique<control::TimedBurstHandler<Pipeline>>(std::move(pipeline));
+    burst_histograms_.push_back(&timed->histogram());
+    return timed;
+  };
+  // --- dpdk backend (issue 5): the same handlers, driven by poll-mode lcores ---
+  Status started;
+  if (config_.server.io == IoBackend::Dpdk) {
+#if SIPSHIELD_HAVE_DPDK
+    auto dpdk_config = io::dpdkBackendConfig(config_);
+    if (!dpdk_config.isOk()) {
+      return dpdk_config.status();
+    }
+    dpdk_config->workers = io_config.workers;
+    dpdk_ = std::make_shared<io::DpdkBackend>(std::move(dpdk_config.value()));
+    started = dpdk_->start(make_handler);
+#else
+    started = Status(StatusCode::kUnimplemented, "server.io = \"dpdk\": built without DPDK");
+#endif
+  } else {
+    started = io_->start(make_handler);
+  }
+  // --- end dpdk backend ---
   if (!started.isOk()) {
     return started;
   }
   running_ = true;
-  locals_ = buildLocals(config_.server, io_->localEndpoints());
+  locals_ = buildLocals(config_.server, boundEndpoints());
   if (Status s = publishSnapshot(); !s.isOk()) {
     return s;
   }
   prober_ = std::make_unique<HealthProber>(config_.health.interval_ms, config_.health.timeout_ms);
-  if (Status s = prober_->open(io_->localEndpoints()); !s.isOk()) {
+  // dpdk backend (issue 5): the prober's kernel sockets cannot use addresses DPDK owns, so
+  // active probes are off there (passive 503 signals still apply).
+  if (dpdk_) {
+    if (config_.health.enabled) {
+      logEvent("health_probes_off", "server.io = dpdk: OPTIONS probes need the kernel path");
+    }
+  } else if (Status s = prober_->open(io_->localEndpoints()); !s.isOk()) {
+    return s;
+  }
+  if (Status s = control_->open(config_); !s.isOk()) {
     return s;
   }
   logEvent("started", describeConfig(config_) + "; io mode " +
-                          (io_->fallbackReason().empty() ? "io_uring multishot"
+                          (dpdk_ ? std::string("dpdk poll mode")  // dpdk backend (issue 5)
+                           : io_->fallbackReason().empty() ? "io_uring multishot"
                                                          : "fallback: " + io_->fallbackReason()));
   return Status::ok();
 }
 
-const std::vector<net::Endpoint>& Daemon::boundEndpoints() const { return io_->localEndpoints(); }
+const std::vector<net::Endpoint>& Daemon::boundEndpoints() const {
+#if SIPSHIELD_HAVE_DPDK  // dpdk backend (issue 5)
+  if (dpdk_) {
+    return dpdk_->localEndpoints();
+  }
+#endif
+  return io_->localEndpoints();
+}
 
 Status Daemon::applyBackends(const std::vector<BackendConfig>& backends, uint64_t now_ms) {
   // Removed backends first, so a name may come back at once with a new address.
@@ -140,7 +205,10 @@ Status Daemon::applyBackends(const std::vector<BackendConfig>& backends, uint64_
     } else {
       (void)pool_->setWeight(*index, b.weight);
     }
-    (void)pool_->setDraining(*index, b.drain, now_ms);
+    auto override_it = drain_override_.find(b.name);
+    (void)pool_->setDraining(*index,
+                             override_it != drain_override_.end() ? override_it->second : b.drain,
+                             now_ms);
   }
   return Status::ok();
 }
@@ -161,6 +229,7 @@ Status Daemon::publishSnapshot() {
   snapshot->key_kind = toKeyKind(config_.balancer.key);
   snapshot->record_route = config_.balancer.record_route;
   snapshot->tag_seed = tag_seed_;
+  snapshot->shield = config_.shield.rules;  // DoS-shield rules (issue 4); state stays per worker
   snapshot->version = ++version_;
   publisher_->publish(std::move(snapshot));
   return Status::ok();
@@ -177,7 +246,7 @@ void Daemon::controlTick(uint64_t now_ms) {
     }
   }
   probe_results_.clear();
-  if (config_.health.enabled) {
+  if (config_.health.enabled && !dpdk_) {  // dpdk backend (issue 5): no kernel probes
     prober_->poll(now_ms, targets, probe_results_);
   }
   for (const ProbeResult& r : probe_results_) {
@@ -212,6 +281,7 @@ void Daemon::controlTick(uint64_t now_ms) {
   (void)affinity_->sweepExpired(now_ms, sweep_cursor_, std::min(kSweepBuckets, buckets));
   sweep_cursor_ = (sweep_cursor_ + kSweepBuckets) % buckets;
   publisher_->reclaim();
+  control_->tick(now_ms);  // control socket commands, metrics snapshot (issue 6)
 }
 
 Status Daemon::reload() {
@@ -232,6 +302,15 @@ Status Daemon::reload() {
     logEvent("reload_failed", signer.status().message());
     return signer.status();
   }
+  // A drain flag edited in the file is newer intent than an earlier `sipshieldctl drain`.
+  for (const BackendConfig& b : next->backends) {
+    for (const BackendConfig& old : config_.backends) {
+      if (old.name == b.name && old.drain != b.drain) {
+        drain_override_.erase(b.name);
+      }
+    }
+  }
+  (void)control_->events().reopen();  // after logrotate moved the file
   if (Status s = applyBackends(next->backends, monotonicMs()); !s.isOk()) {
     logEvent("reload_failed", s.message());
     return s;
@@ -276,11 +355,69 @@ void Daemon::runUntilSignalled() {
 }
 
 void Daemon::stop() {
+  control_->close();
   if (running_) {
     io_->stop();
+#if SIPSHIELD_HAVE_DPDK  // dpdk backend (issue 5)
+    if (dpdk_) {
+      dpdk_->stop();
+      // The L2/L3 counters have no place in the pipeline report: log the non-zero ones.
+      const io::DpdkCounterValues values = dpdk_->counters();
+      std::string text;
+      for (size_t c = 0; c < io::kDpdkCounterCount; ++c) {
+        if (values.values[c] != 0) {
+          text += (text.empty() ? "" : " ") +
+                  std::string(io::dpdkCounterName(static_cast<io::DpdkCounter>(c))) + "=" +
+                  std::to_string(values.values[c]);
+        }
+      }
+      logEvent("dpdk_counters", text);
+    }
+#endif
     running_ = false;
   }
 }
+
+// --- control plane (issue 6) ---
+Status Daemon::drain(std::string_view name, bool draining) {
+  std::optional<uint16_t> index = pool_ ? pool_->find(name) : std::nullopt;
+  if (!index) {
+    return notFound("no backend named " + std::string(name));
+  }
+  const uint64_t now = monotonicMs();
+  if (lb::Status s = pool_->setDraining(*index, draining, now); !s.ok()) {
+    return notFound("backend " + std::string(name) + ": " + s.message());
+  }
+  drain_override_[std::string(name)] = draining;
+  if (Status s = publishSnapshot(); !s.isOk()) {
+    return s;
+  }
+  logEvent(draining ? "backend_draining" : "backend_undrained",
+           std::string(name) + " (sipshieldctl)");
+  return Status::ok();
+}
+
+std::vector<control::WorkerSnapshot> Daemon::workerSnapshots() const {
+  std::vector<control::WorkerSnapshot> out(pipelines_.size());
+  for (size_t w = 0; w < pipelines_.size(); ++w) {
+    for (size_t c = 0; c < kPipelineCounterCount; ++c) {
+      out[w].counters[c] = pipelines_[w]->counters().get(static_cast<PipelineCounter>(c));
+    }
+    if (io_) {
+      out[w].io = io_->workerCounters(w);
+    }
+#if SIPSHIELD_HAVE_DPDK  // dpdk backend (issue 5)
+    if (dpdk_) {
+      out[w].io = ioCountersOf(dpdk_->workerCounters(w));
+    }
+#endif
+    if (w < burst_histograms_.size()) {
+      out[w].bursts = burst_histograms_[w]->snapshot();
+    }
+  }
+  return out;
+}
+// --- end control plane ---
 
 DaemonStats Daemon::stats() const {
   DaemonStats stats;
@@ -296,6 +433,11 @@ DaemonStats Daemon::stats() const {
   if (io_) {
     stats.io = io_->counters();
   }
+#if SIPSHIELD_HAVE_DPDK  // dpdk backend (issue 5)
+  if (dpdk_) {
+    stats.io = ioCountersOf(dpdk_->counters());
+  }
+#endif
   return stats;
 }
 

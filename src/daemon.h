@@ -2,14 +2,17 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lb/affinity_table.h"
 #include "lb/backend_pool.h"
 #include "lb/snapshot_publisher.h"
 #include "src/config.h"
+#include "src/control/control_plane.h"  // control plane (issue 6)
 #include "src/health_prober.h"
 #include "src/io/uring/uring_backend.h"
 #include "src/pipeline.h"
@@ -17,6 +20,10 @@
 #include "src/status.h"
 
 namespace sipshield {
+
+namespace io {
+class DpdkBackend;  // dpdk backend (issue 5): defined only in DPDK builds
+}
 
 // Totals across workers, for the exit report, `sipshieldctl stats` and metrics.
 struct DaemonStats {
@@ -57,6 +64,21 @@ class Daemon {
   [[nodiscard]] std::vector<lb::BackendStatus> backends() const { return pool_->status(); }
   [[nodiscard]] const std::vector<net::Endpoint>& boundEndpoints() const;
   [[nodiscard]] const Config& config() const { return config_; }
+
+  // --- control plane (issue 6) ---
+  // drain sets (true) or clears (false) backend `name`'s drain flag at once. The override
+  // survives reloads until the config file's own drain flag for that backend changes.
+  // Control thread only. Returns kNotFound for an unknown backend.
+  Status drain(std::string_view name, bool draining);
+  // workerSnapshots copies each worker's pipeline and I/O counters and burst histogram, in
+  // worker order. Control thread (reads the workers' relaxed atomics).
+  [[nodiscard]] std::vector<control::WorkerSnapshot> workerSnapshots() const;
+  // hasBurstHistograms is true when the workers' bursts are timed.
+  [[nodiscard]] bool hasBurstHistograms() const { return !burst_histograms_.empty(); }
+  // control returns the control plane: event log, command registry (for subsystems that add
+  // commands such as top/bans/rules) and counter-group sources. Control thread only.
+  [[nodiscard]] control::ControlPlane& control() { return *control_; }
+  // --- end control plane ---
   // requestStop makes runUntilSignalled return (any thread).
   void requestStop() { stop_requested_.store(true); }
 
@@ -67,6 +89,8 @@ class Daemon {
  private:
   Status applyBackends(const std::vector<BackendConfig>& backends, uint64_t now_ms);
   Status publishSnapshot();
+  // logEvent writes one event line through the control plane's rate-limited EventLog.
+  void logEvent(std::string_view kind, std::string_view detail);
 
   Config config_;
   std::string config_path_;
@@ -75,6 +99,9 @@ class Daemon {
   std::unique_ptr<lb::SnapshotPublisher<RuntimeSnapshot>> publisher_;
   std::shared_ptr<const lb::BranchSigner> signer_;
   std::unique_ptr<io::UringBackend> io_;
+  // dpdk backend (issue 5): set instead of starting io_ when server.io is "dpdk". A
+  // shared_ptr so this header needs no DPDK types (its deleter is made in daemon.cc).
+  std::shared_ptr<io::DpdkBackend> dpdk_;
   std::vector<Pipeline*> pipelines_;  // owned by io_
   std::unique_ptr<HealthProber> prober_;
   std::vector<ProbeResult> probe_results_;
@@ -85,6 +112,10 @@ class Daemon {
   uint32_t sweep_cursor_ = 0;
   std::atomic<bool> stop_requested_{false};
   bool running_ = false;
+  // control plane (issue 6): made in the constructor so events and commands work at once.
+  std::unique_ptr<control::ControlPlane> control_;
+  std::vector<const control::BurstHistogram*> burst_histograms_;  // owned by io_, per worker
+  std::map<std::string, bool, std::less<>> drain_override_;  // by backend name, from drain()
 };
 
 // monotonicMs reads CLOCK_MONOTONIC in milliseconds.

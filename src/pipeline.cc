@@ -50,13 +50,17 @@ std::string_view pipelineCounterName(PipelineCounter counter) {
 }
 
 Pipeline::Pipeline(lb::SnapshotPublisher<RuntimeSnapshot>& publisher, uint32_t reader_id,
-                   lb::AffinityTable* affinity)
-    : publisher_(publisher), reader_id_(reader_id), dispatcher_(affinity) {}
+                   lb::AffinityTable* affinity, const filters::StateSizes& shield_sizes)
+    : publisher_(publisher), reader_id_(reader_id), dispatcher_(affinity),
+      shield_(shield_sizes) {}
 
 void Pipeline::processBurst(std::span<const RxPacket> packets, TxBatch& tx, uint64_t now_ns) {
   snapshot_ = publisher_.current();
   if (snapshot_ != nullptr) {
     dispatcher_.setSnapshot(snapshot_->dispatch.get());
+    // DoS shield: this snapshot's rules (state kept across reloads); burst fill feeds overload.
+    shield_.setRules(snapshot_->shield.get(), snapshot_->operator_bans.get());
+    shield_.observeBurst(static_cast<uint32_t>(packets.size()), kMaxBurst);
     const uint64_t now_ms = now_ns / 1000000;
     for (const RxPacket& packet : packets) {
       handle(packet, tx, now_ms);
@@ -71,6 +75,20 @@ void Pipeline::idle(TxBatch& /*tx*/, uint64_t /*now_ns*/) { publisher_.quiescent
 
 void Pipeline::handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms) {
   counters_.add(PipelineCounter::Received);
+  // --- DoS shield, before scanning: ACL, bans, flood sketch, hop count, source rates.
+  // Drops are counted by reason and rule in shield_. Backends are trusted peers.
+  filters::PacketMeta meta;
+  if (snapshot_->shield != nullptr) {
+    meta.source = filters::Address::fromBytes(packet.source.ip.isV6(), packet.source.ip.bytes);
+    meta.source_port = packet.source.port;
+    meta.ttl = packet.ttl;
+    meta.length = packet.length;
+    meta.peer = snapshot_->backendIndex(packet.source) >= 0;
+    if (!shield_.preParse(meta, now_ms).pass()) {
+      return;
+    }
+  }
+  // --- end DoS shield
   ByteView in(packet.data, packet.length);
   parser::ScanResult result = parser::scanAndValidate(in, parsed_.message, summary_);
   switch (result.status) {
@@ -88,6 +106,18 @@ void Pipeline::handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms) {
   }
   // Bytes after Content-Length are not part of the message (RFC 3261 §18.3): forward without.
   in.size = result.consumed;
+  // --- DoS shield, after scanning: sanity, method-class rates, scanners, overload shedding.
+  if (snapshot_->shield != nullptr) {
+    const filters::Verdict verdict =
+        shield_.postParse(meta, in, parsed_.message, summary_, now_ms);
+    if (!verdict.pass()) {
+      if (verdict.action == filters::Action::Reply) {
+        reply(packet, in, verdict.status, verdict.reason_phrase, verdict.retry_after_s, tx);
+      }
+      return;
+    }
+  }
+  // --- end DoS shield
   if (parsed_.message.isRequest()) {
     handleRequest(packet, in, tx, now_ms);
   } else {
@@ -110,9 +140,8 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
   // §16.3 step 3: Max-Forwards 0 gets a 483 (never for ACK, §17).
   if (summary_.max_forwards == 0) {
     if (is_ack) {
-      counters_.add(PipelineCounter::DroppedMalformed);
-    } else {
-      reply(packet, in, 483, "Too Many Hops", 0, tx);
+      counters_.add(PipelineCounter::DroppedMaxForwards);
+    } else if (reply(packet, in, 483, "Too Many Hops", 0, tx)) {
       counters_.add(PipelineCounter::RepliedTooManyHops);
     }
     return;
@@ -120,6 +149,7 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
 
   lb::RequestEdits edits;
   net::Endpoint next;
+  int chosen_backend = -1;
   const int from_backend = snapshot_->backendIndex(packet.source);
   if (from_backend >= 0) {
     // A backend sending toward a client (record-route mode, e.g. the callee's BYE).
@@ -144,14 +174,13 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
     if (backend == lb::kNoBackend || backend >= snapshot_->backend_addresses.size()) {
       if (is_ack) {
         counters_.add(PipelineCounter::DroppedNoBackend);
-      } else {
-        reply(packet, in, 503, "Service Unavailable", 5, tx);
+      } else if (reply(packet, in, 503, "Service Unavailable", 5, tx)) {
         counters_.add(PipelineCounter::RepliedNoBackend);
       }
       return;
     }
     next = snapshot_->backend_addresses[backend];
-    bump(backend_requests_, backend);
+    chosen_backend = backend;
   }
 
   const int local = snapshot_->localFor(next);
@@ -163,6 +192,10 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
 
   // Our Via: sent-by is us, the branch a MAC of the client's branch and the Call-ID (§16.11).
   const size_t prefix = identity.via_prefix.size();
+  if (prefix + lb::kBranchLength + 2 > sizeof(via_line_)) {
+    counters_.add(PipelineCounter::DroppedTooLarge);  // unreachable with a checked config
+    return;
+  }
   std::memcpy(via_line_, identity.via_prefix.data(), prefix);
   size_t branch = snapshot_->signer->makeBranch(
       in.view(summary_.top_via.branch), in.view(summary_.call_id),
@@ -201,6 +234,7 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
   out->local_index = static_cast<uint8_t>(local);
   tx.commit(static_cast<uint32_t>(length));
   counters_.add(PipelineCounter::ForwardedRequests);
+  bump(backend_requests_, chosen_backend);
 }
 
 // RFC 3261 §16.4: pop our Route; §16.5/§16.6: the next hop is the next Route, else the
@@ -294,19 +328,19 @@ void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) 
   counters_.add(PipelineCounter::ForwardedResponses);
 }
 
-void Pipeline::reply(const RxPacket& packet, ByteView in, uint16_t status,
+bool Pipeline::reply(const RxPacket& packet, ByteView in, uint16_t status,
                      std::string_view reason, uint32_t retry_after_s, TxBatch& tx) {
   TxPacket* out = tx.claim();
   if (out == nullptr) {
     counters_.add(PipelineCounter::DroppedTxFull);
-    return;
+    return false;
   }
   lb::ReplySpec spec{status, reason, retry_after_s, snapshot_->tag_seed};
   size_t length =
       lb::buildStatelessReply(in, parsed_.message, summary_, spec, out->data, kMaxUdpPayload);
   if (length == 0) {
     counters_.add(PipelineCounter::DroppedTooLarge);
-    return;
+    return false;
   }
   // RFC 3581: with rport, answer the source port; else the sent-by port (§18.2.2).
   out->destination = packet.source;
@@ -315,6 +349,7 @@ void Pipeline::reply(const RxPacket& packet, ByteView in, uint16_t status,
   }
   out->local_index = packet.local_index;
   tx.commit(static_cast<uint32_t>(length));
+  return true;
 }
 
 }  // namespace sipshield

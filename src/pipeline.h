@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 
+#include "filters/filter_chain.h"
 #include "lb/affinity_table.h"
 #include "lb/dispatcher.h"
 #include "lb/message_editor.h"
@@ -30,8 +31,9 @@ class Pipeline final : public BurstHandler {
 
   // Pipeline reads snapshots from `publisher` as reader `reader_id` and shares `affinity` (may
   // be null: stateless hashing) with the other workers. Both must outlive the pipeline.
+  // `shield_sizes` fixes the DoS shield's per-worker tables (allocated here, once).
   Pipeline(lb::SnapshotPublisher<RuntimeSnapshot>& publisher, uint32_t reader_id,
-           lb::AffinityTable* affinity);
+           lb::AffinityTable* affinity, const filters::StateSizes& shield_sizes = {});
 
   void processBurst(std::span<const RxPacket> packets, TxBatch& tx, uint64_t now_ns) override;
   void idle(TxBatch& tx, uint64_t now_ns) override;
@@ -50,6 +52,13 @@ class Pipeline final : public BurstHandler {
                                        : 0;
   }
 
+  // --- DoS shield (issue 4) ---
+  // shield is this worker's filter chain: per-rule counters, counts by reason, ban events
+  // (see filters::FilterChain for which members another thread may call).
+  [[nodiscard]] const filters::FilterChain& shield() const { return shield_; }
+  [[nodiscard]] filters::FilterChain& shield() { return shield_; }
+  // --- end DoS shield ---
+
   // setUnderFlood switches off affinity inserts (STYLE.md: under flood, do less).
   void setUnderFlood(bool under_flood) { dispatcher_.setUnderFlood(under_flood); }
 
@@ -58,7 +67,8 @@ class Pipeline final : public BurstHandler {
   void handleRequest(const RxPacket& packet, parser::ByteView in, TxBatch& tx, uint64_t now_ms);
   void handleResponse(const RxPacket& packet, parser::ByteView in, TxBatch& tx);
   // reply sends a stateless response to the request's sender (RFC 3261 §18.2.2, RFC 3581).
-  void reply(const RxPacket& packet, parser::ByteView in, uint16_t status,
+  // Returns whether the reply was queued (false: counted as a drop already).
+  bool reply(const RxPacket& packet, parser::ByteView in, uint16_t status,
              std::string_view reason, uint32_t retry_after_s, TxBatch& tx);
   // routeFromBackend finds the next hop of a request a backend sends toward a client.
   bool routeFromBackend(parser::ByteView in, lb::RequestEdits& edits, net::Endpoint& next);
@@ -77,9 +87,12 @@ class Pipeline final : public BurstHandler {
   lb::MessageEditor editor_;
   parser::ParsedMessage<parser::kDefaultHeaderCapacity> parsed_;
   parser::SipSummary summary_;
-  char via_line_[256];
+  // Our Via line: "Via: SIP/2.0/UDP " + host (<= 253, config-checked) + ":port;branch=" +
+  // branch + CRLF fits with room to spare.
+  char via_line_[512];
   char source_text_[64];
   PipelineCounters counters_;
+  filters::FilterChain shield_;  // DoS shield: rules from the snapshot, state per worker
   std::atomic<uint64_t> backend_503_[kMaxTrackedBackends] = {};
   std::atomic<uint64_t> backend_requests_[kMaxTrackedBackends] = {};
 };

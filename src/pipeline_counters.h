@@ -22,7 +22,8 @@ namespace sipshield {
   X(DroppedNoBackend, "dropped_no_backend") /* ACK or 503 impossible and no backend */        \
   X(DroppedTooLarge, "dropped_too_large")   /* rewritten message exceeds a datagram */        \
   X(DroppedTxFull, "dropped_tx_full")       /* transmit batch full */                         \
-  X(DroppedLoop, "dropped_loop")            /* our own Via on a request: a forwarding loop */
+  X(DroppedLoop, "dropped_loop")            /* our own Via on a request: a forwarding loop */ \
+  X(DroppedMaxForwards, "dropped_max_forwards") /* ACK with Max-Forwards 0 (no reply to ACK) */
 
 enum class PipelineCounter : uint8_t {
 #define SIPSHIELD_PIPELINE_COUNTER_ENUM(name, text) name,

@@ -1,5 +1,7 @@
 #include "src/runtime.h"
 
+#include <algorithm>
+
 namespace sipshield {
 namespace {
 
@@ -44,7 +46,12 @@ int RuntimeSnapshot::localFor(const net::Endpoint& destination) const {
 bool RuntimeSnapshot::isLocal(std::string_view host, uint16_t port) const {
   for (const LocalIdentity& local : locals) {
     uint16_t effective = port == 0 ? 5060 : port;
-    if (local.address.port == effective && host == local.host_text) {
+    // Host names compare case-insensitively (RFC 3261 §19.1.4); IP literals are unaffected.
+    if (local.address.port == effective && host.size() == local.host_text.size() &&
+        std::equal(host.begin(), host.end(), local.host_text.begin(), [](char a, char b) {
+          auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+          return lower(a) == lower(b);
+        })) {
       return true;
     }
   }

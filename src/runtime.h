@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "filters/operator_bans.h"
+#include "filters/shield_rules.h"
 #include "lb/branch_mac.h"
 #include "lb/dispatch_snapshot.h"
 #include "lb/dispatcher.h"
@@ -34,6 +36,11 @@ struct RuntimeSnapshot {
   bool record_route = false;
   uint64_t tag_seed = 0;      // seeds the To-tags of our stateless replies
   uint64_t version = 0;
+  // The DoS shield (issue 4): its immutable rules (null = shield off) and the operator's bans
+  // (null = none). Per-worker state (buckets, sketch, auto-bans, verified set) stays in each
+  // Pipeline's FilterChain across snapshots, so a reload swaps rules without losing it.
+  std::shared_ptr<const filters::ShieldRules> shield;
+  std::shared_ptr<const filters::OperatorBans> operator_bans;
 
   // backendIndex returns the index of the backend at `source`, or -1.
   [[nodiscard]] int backendIndex(const net::Endpoint& source) const;

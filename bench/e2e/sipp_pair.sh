@@ -88,7 +88,10 @@ trap 'exit 130' INT TERM
 
 # Both sides use -m CALLS so each exits by itself once every call is done; -timeout bounds
 # them if calls are lost. sipp's exit code is 0 only when all its calls succeeded.
-( cd "$LOG_DIR" && exec sipp -sf "$SIPP_DIR/$UAS_XML" -i "$UAS_IP" -p "$UAS_PORT" \
+# sipp 3.6.1's own -timeout did not end a client stuck with unanswered calls (seen at 8k
+# calls/s under load), so timeout(1) bounds each sipp too: TERM, then KILL 5 s later.
+( cd "$LOG_DIR" && exec timeout -k 5 "$((TIMEOUT + 15))" \
+    sipp -sf "$SIPP_DIR/$UAS_XML" -i "$UAS_IP" -p "$UAS_PORT" \
     -m "$CALLS" -buff_size 4194304 -aa -nostdin -timeout "$((TIMEOUT + 10))" \
     -trace_err -trace_screen > uas.out 2>&1 ) &
 UAS_PID=$!
@@ -101,7 +104,8 @@ LIMIT_ARGS=()
 [[ -z "$LIMIT" ]] || LIMIT_ARGS=(-l "$LIMIT")
 t0=$(date +%s.%N)
 set +e
-( cd "$LOG_DIR" && exec sipp -sf "$SIPP_DIR/$UAC_XML" "$TARGET" -i "$UAC_IP" -p 15061 \
+( cd "$LOG_DIR" && exec timeout -k 5 "$((TIMEOUT + 5))" \
+    sipp -sf "$SIPP_DIR/$UAC_XML" "$TARGET" -i "$UAC_IP" -p 15061 \
     -m "$CALLS" -r "$RATE" "${LIMIT_ARGS[@]}" "${EXTRA[@]}" -buff_size 4194304 -aa -nostdin \
     -timeout "$TIMEOUT" -trace_err -trace_screen > uac.out 2>&1 )
 uac_rc=$?
@@ -112,11 +116,16 @@ set -e
 UAS_PID=""
 
 # -trace_screen writes the final statistics screen to <scenario>_<pid>_screen.log.
-stat() {  # stat SCREEN_LOG LABEL -> cumulative column
-  awk -v l="$2" 'index($0, l) == 3 { v = $(NF) } END { print v + 0 }' "$1"
+stat() {  # stat SCREEN_LOG LABEL [COLUMN] -> last value in that column (3 = cumulative)
+  awk -F'|' -v l="$2" -v c="${3:-3}" 'index($0, l) == 3 { v = $c }
+    END { gsub(/[^0-9.]/, "", v); print v + 0 }' "$1"
 }
 uac_screen="$(ls "$LOG_DIR"/"${UAC_XML%.xml}"_*_screen.log 2>/dev/null | head -1)"
-uac_screen="${uac_screen:-/dev/null}"
+# A sipp stopped by timeout(1) leaves the screen log empty but prints its last screens to
+# stdout; use that then (the last value in the file wins in stat()).
+if [[ -z "$uac_screen" || ! -s "$uac_screen" ]]; then
+  uac_screen="$LOG_DIR/uac.out"
+fi
 ok="$(stat "$uac_screen" 'Successful call')"
 failed="$(stat "$uac_screen" 'Failed call')"
 # Scenario screen rows look like "INVITE ---------->  B-RTD1 50  0  0": the first number
@@ -132,7 +141,10 @@ sipp_cps="$(awk -F'|' '/^  Call Rate/ { v = $3 } END { gsub(/[^0-9.]/, "", v); p
   "$uac_screen")"
 elapsed="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
 cps="$(awk -v n="$ok" -v e="$elapsed" 'BEGIN { printf "%.0f", (e > 0) ? n / e : 0 }')"
-echo "pair=$PAIR calls=$CALLS rate=$RATE successful=$ok failed=$failed retrans=$retrans" \
+current="$(stat "$uac_screen" 'Current Calls' 2)"
+[[ "$uac_rc" != 124 && "$uac_rc" != 137 ]] || current="$current(killed-by-timeout)"
+echo "pair=$PAIR calls=$CALLS rate=$RATE successful=$ok failed=$failed unfinished=$current" \
+     "retrans=$retrans" \
      "uac_rc=$uac_rc uas_rc=$uas_rc elapsed_s=$elapsed calls_per_s=$cps" \
      "sipp_cps=$sipp_cps logs=$LOG_DIR${KEEP:+ (kept)}"
 [[ "$uac_rc" == 0 && "$uas_rc" == 0 && "$ok" == "$CALLS" ]]

@@ -1,0 +1,768 @@
+#include "src/io/dpdk/dpdk_worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "src/net/checksum.h"
+#include "src/net/neighbour_discovery.h"
+#include "src/net/udp_decode.h"
+
+namespace sipshield::io {
+namespace {
+
+uint64_t monotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no system call
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+net::IpAddress ipFrom(const uint8_t* bytes, uint8_t family) {
+  net::IpAddress ip;
+  ip.family = family;
+  std::memcpy(ip.bytes, bytes, family == AF_INET ? 4 : 16);
+  return ip;
+}
+
+bool onPort(const DpdkPortLayout& port, const uint8_t* ip, uint8_t family) {
+  for (const DpdkAddress& a : port.addresses) {
+    if (a.ip.family == family && std::memcmp(a.ip.bytes, ip, a.ip.size()) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// setLength makes a single-segment mbuf exactly `length` bytes long (a reply built in place).
+void setLength(rte_mbuf* mbuf, uint32_t length) {
+  mbuf->data_len = static_cast<uint16_t>(length);
+  mbuf->pkt_len = length;
+}
+
+// swapMacs turns a received frame's Ethernet header around for a reply from `ours`.
+void swapMacs(uint8_t* frame, const net::MacAddress& ours) {
+  std::memcpy(frame, frame + 6, 6);
+  std::memcpy(frame + 6, ours.bytes, 6);
+}
+
+// copyRange copies bytes [offset, offset+length) of the logical sequence header||payload.
+void copyRange(uint8_t* out, const uint8_t* header, uint32_t header_length,
+               const uint8_t* payload, uint32_t offset, uint32_t length) {
+  if (offset < header_length) {
+    const uint32_t n = std::min(length, header_length - offset);
+    std::memcpy(out, header + offset, n);
+    out += n;
+    length -= n;
+    offset = header_length;
+  }
+  std::memcpy(out, payload + (offset - header_length), length);
+}
+
+}  // namespace
+
+DpdkWorker::DpdkWorker(const DpdkLayout& layout, const DpdkBackendConfig& config,
+                       uint16_t queue, rte_mempool* pool, net::NeighbourTable& neighbours)
+    : layout_(layout), config_(config), queue_(queue), pool_(pool), neighbours_(neighbours) {}
+
+DpdkWorker::~DpdkWorker() {
+  for (PortTx& port : port_tx_) {
+    rte_pktmbuf_free_bulk(port.frames.data(), port.count);
+    port.count = 0;
+  }
+  for (uint32_t i = 0; i < waiting_count_; ++i) {
+    rte_pktmbuf_free(waiting_[i].frame);
+  }
+  waiting_count_ = 0;
+  if (frag_table_ != nullptr) {
+    if (death_row_) {
+      rte_ip_frag_free_death_row(death_row_.get(), 0);
+    }
+    rte_ip_frag_table_destroy(frag_table_);
+  }
+}
+
+Status DpdkWorker::open() {
+  tsc_hz_ = rte_get_tsc_hz();
+  const uint32_t flows = std::max<uint32_t>(config_.reassembly_flows, 16);
+  const uint64_t max_cycles = tsc_hz_ * config_.reassembly_timeout_ms / 1000;
+  // 16 entries a bucket; flows/8 buckets leaves room for collisions at the configured flows.
+  frag_table_ = rte_ip_frag_table_create(std::max<uint32_t>(flows / 8, 1), 16, flows,
+                                         max_cycles, static_cast<int>(rte_socket_id()));
+  if (frag_table_ == nullptr) {
+    return Status(StatusCode::kResourceExhausted,
+                  "worker " + std::to_string(queue_) + ": rte_ip_frag_table_create failed");
+  }
+  death_row_ = std::make_unique<rte_ip_frag_death_row>();
+  std::memset(death_row_.get(), 0, sizeof(rte_ip_frag_death_row));
+  tx_ = std::make_unique<TxBatch>(config_.tx_slots);
+  scratch_ = std::make_unique<uint8_t[]>(static_cast<size_t>(kScratchSlots) * kScratchBytes);
+  port_tx_.resize(layout_.ports.size());
+  for (PortTx& port : port_tx_) {
+    port.frames.assign(512, nullptr);
+  }
+  waiting_.assign(std::max<uint32_t>(config_.pending_capacity, 1), Waiting{});
+  ip_id_ = static_cast<uint16_t>(queue_ * 7919u);
+  return Status::ok();
+}
+
+rte_mbuf* DpdkWorker::allocFrame() {
+  rte_mbuf* mbuf = rte_pktmbuf_alloc(pool_);
+  if (mbuf == nullptr) {
+    counters_.add(DpdkCounter::MbufExhausted);
+  }
+  return mbuf;
+}
+
+void DpdkWorker::enqueueTx(uint32_t port_index, rte_mbuf* frame) {
+  PortTx& port = port_tx_[port_index];
+  if (port.count == port.frames.size()) {
+    flushTx();
+  }
+  port.frames[port.count++] = frame;
+}
+
+void DpdkWorker::flushTx() {
+  for (size_t p = 0; p < port_tx_.size(); ++p) {
+    PortTx& port = port_tx_[p];
+    uint32_t sent = 0;
+    // A few retries ride out a TX ring that is momentarily full; then we drop, never block.
+    for (int attempt = 0; attempt < 4 && sent < port.count; ++attempt) {
+      sent += rte_eth_tx_burst(layout_.ports[p].port_id, queue_, port.frames.data() + sent,
+                               static_cast<uint16_t>(port.count - sent));
+    }
+    counters_.add(DpdkCounter::TxFrames, sent);
+    if (sent < port.count) {
+      counters_.add(DpdkCounter::TxRefused, port.count - sent);
+      rte_pktmbuf_free_bulk(port.frames.data() + sent, port.count - sent);
+    }
+    port.count = 0;
+  }
+}
+
+uint32_t DpdkWorker::poll(BurstHandler& handler, uint64_t now_ns) {
+  const uint64_t now_ms = now_ns / 1000000;
+  uint32_t total = 0;
+  for (uint32_t p = 0; p < layout_.ports.size(); ++p) {
+    const uint16_t n = rte_eth_rx_burst(layout_.ports[p].port_id, queue_, burst_,
+                                        static_cast<uint16_t>(config_.burst));
+    if (n == 0) {
+      continue;
+    }
+    total += n;
+    counters_.add(DpdkCounter::RxFrames, n);
+    rx_count_ = 0;
+    hold_count_ = 0;
+    scratch_used_ = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      if (i + 1 < n) {
+        rte_prefetch0(rte_pktmbuf_mtod(burst_[i + 1], void*));
+      }
+      receive(p, burst_[i], now_ms);
+    }
+    if (rx_count_ > 0) {
+      counters_.add(DpdkCounter::Bursts);
+      counters_.add(DpdkCounter::Datagrams, rx_count_);
+      handler.processBurst(std::span<const RxPacket>(rx_, rx_count_), *tx_, now_ns);
+    }
+    // The pipeline is done reading the received bytes: only now may their mbufs go back.
+    if (hold_count_ > 0) {
+      rte_pktmbuf_free_bulk(hold_, hold_count_);
+    }
+    transmitBatch(*tx_, now_ms);
+    rte_ip_frag_free_death_row(death_row_.get(), 3);
+  }
+  if (waiting_count_ > 0) {
+    drainWaiting(now_ms);
+  }
+  flushTx();
+  return total;
+}
+
+void DpdkWorker::run(BurstHandler& handler) {
+  uint32_t empty_polls = 0;
+  last_idle_ns_ = monotonicNs();
+  const uint64_t idle_interval_ns = static_cast<uint64_t>(config_.idle_interval_ms) * 1000000;
+  while (!stop_.load(std::memory_order_acquire)) {
+    const uint64_t now_ns = monotonicNs();
+    if (now_ns - last_idle_ns_ >= idle_interval_ns) {
+      last_idle_ns_ = now_ns;
+      counters_.add(DpdkCounter::Idle);
+      handler.idle(*tx_, now_ns);
+      transmitBatch(*tx_, now_ns / 1000000);
+      flushTx();
+    }
+    if (poll(handler, now_ns) > 0) {
+      empty_polls = 0;
+      continue;
+    }
+    // Sleeping is the one system call of the loop, and only when nothing arrives.
+    if (config_.idle_sleep_us > 0 && ++empty_polls >= 1024) {
+      const timespec pause{0, static_cast<long>(config_.idle_sleep_us) * 1000};
+      nanosleep(&pause, nullptr);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receive
+
+void DpdkWorker::receive(uint32_t port_index, rte_mbuf* mbuf, uint64_t now_ms) {
+  if (mbuf->nb_segs != 1) {
+    counters_.add(DpdkCounter::RxMultiSegment);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  const uint8_t* frame = rte_pktmbuf_mtod(mbuf, const uint8_t*);
+  net::L2Frame l2;
+  if (!net::parseEthernet(frame, mbuf->data_len, l2)) {
+    counters_.add(DpdkCounter::Malformed);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  if (l2.vlan != port.vlan) {
+    counters_.add(DpdkCounter::VlanMismatch);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  if (!l2.destination.isMulticast() && !(l2.destination == port.mac)) {
+    counters_.add(DpdkCounter::NotOurs);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  switch (l2.ether_type) {
+    case net::kEtherTypeIpv4:
+      receiveIpv4(port_index, mbuf, l2.l3_offset, now_ms);
+      return;
+    case net::kEtherTypeIpv6:
+      receiveIpv6(port_index, mbuf, l2.l3_offset, now_ms);
+      return;
+    case net::kEtherTypeArp:
+      receiveArp(port_index, mbuf, l2.l3_offset, now_ms);
+      return;
+    default:
+      counters_.add(DpdkCounter::NotForFastPath);
+      rte_pktmbuf_free(mbuf);
+      return;
+  }
+}
+
+void DpdkWorker::receiveArp(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset,
+                            uint64_t now_ms) {
+  uint8_t* frame = rte_pktmbuf_mtod(mbuf, uint8_t*);
+  net::ArpMessage arp;
+  if (!net::parseArp(frame + l3_offset, mbuf->data_len - l3_offset, arp)) {
+    counters_.add(DpdkCounter::Malformed);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  const bool for_us = onPort(port, arp.target_ip, AF_INET);
+  const net::IpAddress sender = ipFrom(arp.sender_ip, AF_INET);
+  // RFC 826 merge: refresh any host we know; create entries only for hosts talking to us.
+  // A sender of 0.0.0.0 is an address probe (RFC 5227), nothing to learn.
+  if (std::memcmp(arp.sender_ip, "\0\0\0\0", 4) != 0 && !arp.sender_mac.isMulticast()) {
+    if (for_us) {
+      if (neighbours_.learn(sender, arp.sender_mac, now_ms)) {
+        counters_.add(DpdkCounter::NeighboursLearned);
+      } else {
+        counters_.add(DpdkCounter::NeighbourTableFull);
+      }
+    } else {
+      (void)neighbours_.update(sender, arp.sender_mac, now_ms);
+    }
+  }
+  if (arp.op != net::kArpRequest || !for_us) {
+    counters_.add(for_us ? DpdkCounter::NotForFastPath : DpdkCounter::NotOurs,
+                  arp.op == net::kArpRequest ? 1 : 0);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  net::ArpMessage reply;
+  reply.op = net::kArpReply;
+  reply.sender_mac = port.mac;
+  std::memcpy(reply.sender_ip, arp.target_ip, 4);
+  reply.target_mac = arp.sender_mac;
+  std::memcpy(reply.target_ip, arp.sender_ip, 4);
+  (void)net::writeArp(frame + l3_offset, reply);
+  std::memcpy(frame, arp.sender_mac.bytes, 6);
+  std::memcpy(frame + 6, port.mac.bytes, 6);
+  setLength(mbuf, l3_offset + net::kArpBytes);
+  counters_.add(DpdkCounter::ArpRepliesSent);
+  enqueueTx(port_index, mbuf);
+}
+
+void DpdkWorker::receiveIpv4(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset,
+                             uint64_t /*now_ms*/) {
+  uint8_t* frame = rte_pktmbuf_mtod(mbuf, uint8_t*);
+  uint8_t* ip = frame + l3_offset;
+  const uint32_t available = mbuf->data_len - l3_offset;
+  if (available < net::kIpv4HeaderBytes) {
+    counters_.add(DpdkCounter::Malformed);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  const uint32_t header_length = (ip[0] & 0x0Fu) * 4u;
+  const uint32_t total_length = net::load16(ip + 2);
+  if ((ip[0] >> 4) != 4 || header_length < net::kIpv4HeaderBytes ||
+      total_length < header_length || total_length > available) {
+    counters_.add(DpdkCounter::Malformed);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  if (net::checksumFold(net::checksumAdd(ip, header_length, 0)) != 0) {
+    counters_.add(DpdkCounter::BadChecksum);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  if (!layout_.isOurs(ip + 16, AF_INET)) {
+    counters_.add(DpdkCounter::NotOurs);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  // Ethernet pads short frames to 60 bytes: the IP length is the truth.
+  const uint32_t frame_length = l3_offset + total_length;
+  if (mbuf->data_len > frame_length) {
+    setLength(mbuf, frame_length);
+  }
+  if ((net::load16(ip + 6) & 0x3FFF) != 0) {
+    counters_.add(DpdkCounter::FragmentsReceived);
+    mbuf->l2_len = l3_offset;
+    mbuf->l3_len = header_length;
+    rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(
+        frag_table_, death_row_.get(), mbuf, rte_rdtsc(), reinterpret_cast<rte_ipv4_hdr*>(ip));
+    if (whole != nullptr) {
+      reassembled(port_index, whole);
+    }
+    return;
+  }
+  const uint8_t protocol = ip[9];
+  if (protocol == net::kIpProtoUdp) {
+    const uint64_t l4 = mbuf->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+      counters_.add(DpdkCounter::BadChecksum);
+      rte_pktmbuf_free(mbuf);
+      return;
+    }
+    acceptUdp(frame, frame_length, mbuf, l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+    return;
+  }
+  if (protocol == net::kIpProtoIcmp &&
+      net::icmpEchoToReply(ip + header_length, total_length - header_length)) {
+    uint8_t source[4];
+    std::memcpy(source, ip + 12, 4);
+    std::memcpy(ip + 12, ip + 16, 4);
+    std::memcpy(ip + 16, source, 4);
+    ip[8] = 64;
+    net::store16(ip + 10, 0);
+    net::store16(ip + 10, net::ipv4HeaderChecksum(ip, header_length));
+    swapMacs(frame, layout_.ports[port_index].mac);
+    counters_.add(DpdkCounter::EchoReplies);
+    enqueueTx(port_index, mbuf);
+    return;
+  }
+  counters_.add(DpdkCounter::NotForFastPath);
+  rte_pktmbuf_free(mbuf);
+}
+
+void DpdkWorker::receiveIpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset,
+                             uint64_t now_ms) {
+  uint8_t* frame = rte_pktmbuf_mtod(mbuf, uint8_t*);
+  uint8_t* ip = frame + l3_offset;
+  const uint32_t available = mbuf->data_len - l3_offset;
+  if (available < net::kIpv6HeaderBytes || (ip[0] >> 4) != 6 ||
+      net::kIpv6HeaderBytes + net::load16(ip + 4) > available) {
+    counters_.add(DpdkCounter::Malformed);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  const uint32_t frame_length = l3_offset + net::kIpv6HeaderBytes + net::load16(ip + 4);
+  if (mbuf->data_len > frame_length) {
+    setLength(mbuf, frame_length);
+  }
+  const uint8_t next = ip[6];
+  if (next == net::kIpProtoIcmpv6) {
+    receiveIcmpv6(port_index, mbuf, l3_offset, now_ms);
+    return;
+  }
+  if (!layout_.isOurs(ip + 24, AF_INET6)) {
+    counters_.add(DpdkCounter::NotOurs);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  if (next == net::kIpProtoFragment && frame_length >= l3_offset + 48) {
+    counters_.add(DpdkCounter::FragmentsReceived);
+    mbuf->l2_len = l3_offset;
+    mbuf->l3_len = net::kIpv6HeaderBytes + 8;
+    rte_mbuf* whole = rte_ipv6_frag_reassemble_packet(
+        frag_table_, death_row_.get(), mbuf, rte_rdtsc(), reinterpret_cast<rte_ipv6_hdr*>(ip),
+        reinterpret_cast<rte_ipv6_fragment_ext*>(ip + net::kIpv6HeaderBytes));
+    if (whole != nullptr) {
+      reassembled(port_index, whole);
+    }
+    return;
+  }
+  const uint64_t l4 = mbuf->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+  if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+    counters_.add(DpdkCounter::BadChecksum);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  acceptUdp(frame, frame_length, mbuf, l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+}
+
+void DpdkWorker::receiveIcmpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset,
+                               uint64_t now_ms) {
+  uint8_t* frame = rte_pktmbuf_mtod(mbuf, uint8_t*);
+  uint8_t* ip = frame + l3_offset;
+  uint8_t* icmp = ip + net::kIpv6HeaderBytes;
+  const uint32_t length = net::load16(ip + 4);
+  const net::IpAddress source = ipFrom(ip + 8, AF_INET6);
+  const net::IpAddress destination = ipFrom(ip + 24, AF_INET6);
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  if (length < 8 ||
+      net::checksumFold(net::checksumAdd(
+          icmp, length, net::pseudoHeaderSum(source, destination, net::kIpProtoIcmpv6,
+                                             length))) != 0) {
+    counters_.add(DpdkCounter::BadChecksum);
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  net::NeighbourMessage nd;
+  if (icmp[0] == net::kIcmpv6NeighbourSolicitation ||
+      icmp[0] == net::kIcmpv6NeighbourAdvertisement) {
+    // RFC 4861 §7.1: neighbour discovery must come from the link itself (hop limit 255).
+    if (ip[7] != 255 || !net::parseNeighbourMessage(icmp, length, nd)) {
+      counters_.add(DpdkCounter::Malformed);
+      rte_pktmbuf_free(mbuf);
+      return;
+    }
+    const bool unspecified = source == net::IpAddress{AF_INET6, {}};
+    if (nd.type == net::kIcmpv6NeighbourAdvertisement) {
+      if (nd.has_link_address) {
+        (void)neighbours_.update(nd.target, nd.link_address, now_ms);
+      }
+      counters_.add(DpdkCounter::NotForFastPath);
+      rte_pktmbuf_free(mbuf);
+      return;
+    }
+    if (!onPort(port, nd.target.bytes, AF_INET6)) {
+      counters_.add(DpdkCounter::NotOurs);
+      rte_pktmbuf_free(mbuf);
+      return;
+    }
+    if (!unspecified && nd.has_link_address) {
+      if (neighbours_.learn(source, nd.link_address, now_ms)) {
+        counters_.add(DpdkCounter::NeighboursLearned);
+      }
+    }
+    // Answer to the soliciting host, or to all nodes for duplicate address detection.
+    net::IpAddress reply_to = source;
+    net::MacAddress reply_mac = nd.has_link_address ? nd.link_address
+                                                    : net::MacAddress{};
+    if (unspecified) {
+      reply_to = net::IpAddress{AF_INET6, {0xFF, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+      reply_mac = net::MacAddress::ipv6Multicast(reply_to);
+    } else if (!nd.has_link_address) {
+      std::memcpy(reply_mac.bytes, frame + 6, 6);
+    }
+    if (rte_pktmbuf_tailroom(mbuf) + mbuf->data_len <
+        l3_offset + net::kIpv6HeaderBytes + net::kNeighbourMessageBytes) {
+      counters_.add(DpdkCounter::Malformed);
+      rte_pktmbuf_free(mbuf);
+      return;
+    }
+    (void)net::writeIpv6(ip, nd.target.bytes, reply_to.bytes, net::kIpProtoIcmpv6, 255,
+                         net::kNeighbourMessageBytes);
+    (void)net::writeNeighbourMessage(icmp, net::kIcmpv6NeighbourAdvertisement, nd.target,
+                                     reply_to, nd.target, port.mac, !unspecified);
+    std::memcpy(frame, reply_mac.bytes, 6);
+    std::memcpy(frame + 6, port.mac.bytes, 6);
+    setLength(mbuf, l3_offset + net::kIpv6HeaderBytes + net::kNeighbourMessageBytes);
+    counters_.add(DpdkCounter::NeighbourAdvertsSent);
+    enqueueTx(port_index, mbuf);
+    return;
+  }
+  if (icmp[0] == net::kIcmpv6EchoRequest && layout_.isOurs(destination.bytes, AF_INET6) &&
+      net::icmpv6EchoToReply(icmp, length, destination, source)) {
+    std::memcpy(ip + 8, destination.bytes, 16);
+    std::memcpy(ip + 24, source.bytes, 16);
+    ip[7] = 64;
+    swapMacs(frame, port.mac);
+    counters_.add(DpdkCounter::EchoReplies);
+    enqueueTx(port_index, mbuf);
+    return;
+  }
+  counters_.add(DpdkCounter::NotForFastPath);
+  rte_pktmbuf_free(mbuf);
+}
+
+void DpdkWorker::reassembled(uint32_t /*port_index*/, rte_mbuf* whole) {
+  counters_.add(DpdkCounter::Reassembled);
+  if (scratch_used_ == kScratchSlots || whole->pkt_len > kScratchBytes) {
+    counters_.add(DpdkCounter::ReassemblyOverflow);
+    rte_pktmbuf_free(whole);
+    return;
+  }
+  // The pipeline reads a datagram as one span: copy the chain out (fragments are rare).
+  uint8_t* out = scratch_.get() + static_cast<size_t>(scratch_used_++) * kScratchBytes;
+  uint32_t length = 0;
+  for (const rte_mbuf* segment = whole; segment != nullptr; segment = segment->next) {
+    std::memcpy(out + length, rte_pktmbuf_mtod(segment, const uint8_t*), segment->data_len);
+    length += segment->data_len;
+  }
+  rte_pktmbuf_free(whole);
+  acceptUdp(out, length, nullptr, false);
+}
+
+void DpdkWorker::acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold,
+                           bool checksum_known_good) {
+  net::UdpDatagram datagram;
+  const net::DecodeStatus status = net::decodeUdp(net::LinkType::Ethernet, frame, size, datagram);
+  DpdkCounter verdict = DpdkCounter::Count;
+  if (status == net::DecodeStatus::NotUdp || status == net::DecodeStatus::Fragment) {
+    verdict = DpdkCounter::NotForFastPath;
+  } else if (status != net::DecodeStatus::Ok) {
+    verdict = DpdkCounter::Malformed;
+  } else if (!checksum_known_good) {
+    const uint8_t* udp = datagram.payload - net::kUdpHeaderBytes;
+    const bool absent = net::load16(udp + 6) == 0;
+    // A zero checksum means "none" on IPv4 only (RFC 768; RFC 8200 §8.1 forbids it on IPv6).
+    if (absent && datagram.source.ip.isV6()) {
+      verdict = DpdkCounter::BadChecksum;
+    } else if (!absent) {
+      const uint32_t udp_length = datagram.length + net::kUdpHeaderBytes;
+      const uint64_t sum = net::checksumAdd(
+          udp, udp_length,
+          net::pseudoHeaderSum(datagram.source.ip, datagram.destination.ip, net::kIpProtoUdp,
+                               udp_length));
+      if (net::checksumFold(sum) != 0) {
+        verdict = DpdkCounter::BadChecksum;
+      }
+    }
+  }
+  int local = -1;
+  if (verdict == DpdkCounter::Count) {
+    local = layout_.listenIndex(datagram.destination);
+    if (local < 0) {
+      verdict = DpdkCounter::NotForFastPath;
+    }
+  }
+  if (verdict != DpdkCounter::Count) {
+    counters_.add(verdict);
+    if (hold != nullptr) {
+      rte_pktmbuf_free(hold);
+    }
+    return;
+  }
+  RxPacket& packet = rx_[rx_count_++];
+  packet.data = datagram.payload;
+  packet.length = datagram.length;
+  packet.source = datagram.source;
+  packet.local_index = static_cast<uint8_t>(local);
+  packet.ttl = datagram.ttl;
+  if (hold != nullptr) {
+    hold_[hold_count_++] = hold;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transmit
+
+void DpdkWorker::transmitBatch(TxBatch& tx, uint64_t now_ms) {
+  for (const TxPacket& packet : tx.ready()) {
+    transmitDatagram(packet, now_ms);
+  }
+  tx.clear();
+}
+
+void DpdkWorker::transmitDatagram(const TxPacket& packet, uint64_t now_ms) {
+  if (packet.local_index >= layout_.listen.size() ||
+      layout_.listen[packet.local_index].ip.family != packet.destination.ip.family) {
+    counters_.add(DpdkCounter::SendErrors);
+    return;
+  }
+  const net::Endpoint& source = layout_.listen[packet.local_index];
+  net::IpAddress next_hop;
+  const int port_index = layout_.route(packet.destination.ip, next_hop);
+  if (port_index < 0) {
+    counters_.add(DpdkCounter::NoRoute);
+    return;
+  }
+  const uint32_t count = buildFrames(static_cast<uint32_t>(port_index), source, packet);
+  if (count == 0) {
+    return;
+  }
+  counters_.add(DpdkCounter::TxDatagrams);
+  if (count > 1) {
+    counters_.add(DpdkCounter::FragmentsSent, count);
+  }
+  net::MacAddress mac;
+  if (neighbours_.lookup(next_hop, mac)) {
+    for (uint32_t i = 0; i < count; ++i) {
+      std::memcpy(rte_pktmbuf_mtod(frames_[i], uint8_t*), mac.bytes, 6);
+      enqueueTx(static_cast<uint32_t>(port_index), frames_[i]);
+    }
+    return;
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    sendOrWait(static_cast<uint32_t>(port_index), next_hop, frames_[i], now_ms);
+  }
+  solicit(static_cast<uint32_t>(port_index), next_hop, now_ms);
+}
+
+uint32_t DpdkWorker::buildFrames(uint32_t port_index, const net::Endpoint& source,
+                                 const TxPacket& packet) {
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  const net::Endpoint& destination = packet.destination;
+  const bool v4 = source.ip.isV4();
+  const uint32_t l2_length =
+      net::kEthernetHeaderBytes + (port.vlan != 0 ? net::kVlanTagBytes : 0);
+  const uint32_t l3_length = v4 ? net::kIpv4HeaderBytes : net::kIpv6HeaderBytes;
+  const uint32_t ip_payload = net::kUdpHeaderBytes + packet.length;
+  uint8_t udp[net::kUdpHeaderBytes];
+  (void)net::writeUdp(udp, source.ip, source.port, destination.ip, destination.port,
+                      packet.data, packet.length);
+
+  // Fragment payload per frame: all of it, or the largest multiple of 8 that fits the MTU
+  // (after the IPv6 fragment header on IPv6, RFC 8200 §4.5).
+  const bool fragmented = l3_length + ip_payload > layout_.mtu;
+  const uint32_t extra = (!v4 && fragmented) ? 8u : 0u;
+  const uint32_t chunk = fragmented ? ((layout_.mtu - l3_length - extra) / 8u) * 8u : ip_payload;
+  const uint32_t count = (ip_payload + chunk - 1) / chunk;
+  if (chunk == 0 || count > std::size(frames_)) {
+    counters_.add(DpdkCounter::SendErrors);
+    return 0;
+  }
+  const uint16_t id = ip_id_++;
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t offset = i * chunk;
+    const uint32_t length = std::min(chunk, ip_payload - offset);
+    const bool more = offset + length < ip_payload;
+    rte_mbuf* mbuf = allocFrame();
+    uint8_t* data = mbuf == nullptr
+                        ? nullptr
+                        : reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
+                              mbuf, static_cast<uint16_t>(l2_length + l3_length + extra +
+                                                          length)));
+    if (data == nullptr) {
+      if (mbuf != nullptr) {
+        counters_.add(DpdkCounter::SendErrors);  // the pool's mbufs are smaller than the MTU
+        rte_pktmbuf_free(mbuf);
+      }
+      rte_pktmbuf_free_bulk(frames_, i);
+      return 0;
+    }
+    frames_[i] = mbuf;
+    (void)net::writeEthernet(data, net::MacAddress{}, port.mac, port.vlan,
+                             v4 ? net::kEtherTypeIpv4 : net::kEtherTypeIpv6);
+    uint8_t* l3 = data + l2_length;
+    if (v4) {
+      net::Ipv4Fields fields;
+      fields.source = source.ip.bytes;
+      fields.destination = destination.ip.bytes;
+      fields.payload_length = static_cast<uint16_t>(length);
+      fields.id = id;
+      fields.fragment_offset = static_cast<uint16_t>(offset);
+      fields.more_fragments = more;
+      (void)net::writeIpv4(l3, fields);
+    } else {
+      (void)net::writeIpv6(l3, source.ip.bytes, destination.ip.bytes,
+                           fragmented ? net::kIpProtoFragment : net::kIpProtoUdp, 64,
+                           static_cast<uint16_t>(extra + length));
+      if (fragmented) {
+        uint8_t* fragment = l3 + net::kIpv6HeaderBytes;
+        fragment[0] = net::kIpProtoUdp;
+        fragment[1] = 0;
+        net::store16(fragment + 2, static_cast<uint16_t>(offset | (more ? 1u : 0u)));
+        const uint32_t ident = (static_cast<uint32_t>(queue_) << 16) | id;
+        net::store16(fragment + 4, static_cast<uint16_t>(ident >> 16));
+        net::store16(fragment + 6, static_cast<uint16_t>(ident));
+      }
+    }
+    copyRange(l3 + l3_length + extra, udp, net::kUdpHeaderBytes, packet.data, offset, length);
+  }
+  return count;
+}
+
+void DpdkWorker::sendOrWait(uint32_t port_index, const net::IpAddress& next_hop,
+                            rte_mbuf* frame, uint64_t now_ms) {
+  if (waiting_count_ == waiting_.size()) {
+    counters_.add(DpdkCounter::NeighbourQueueFull);
+    rte_pktmbuf_free(frame);
+    return;
+  }
+  waiting_[waiting_count_++] = Waiting{frame, next_hop, static_cast<uint16_t>(port_index),
+                                       now_ms + config_.resolve_timeout_ms};
+  counters_.add(DpdkCounter::NeighbourWaits);
+}
+
+void DpdkWorker::solicit(uint32_t port_index, const net::IpAddress& next_hop, uint64_t now_ms) {
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  net::IpAddress source;
+  if (!layout_.sourceFor(port_index, next_hop, source) ||
+      !neighbours_.shouldSolicit(next_hop, now_ms, config_.solicit_interval_ms)) {
+    return;
+  }
+  rte_mbuf* mbuf = allocFrame();
+  if (mbuf == nullptr) {
+    return;
+  }
+  const uint32_t l2_length =
+      net::kEthernetHeaderBytes + (port.vlan != 0 ? net::kVlanTagBytes : 0);
+  if (next_hop.isV4()) {
+    auto* data = reinterpret_cast<uint8_t*>(
+        rte_pktmbuf_append(mbuf, static_cast<uint16_t>(l2_length + net::kArpBytes)));
+    (void)net::writeEthernet(data, net::MacAddress::broadcast(), port.mac, port.vlan,
+                             net::kEtherTypeArp);
+    net::ArpMessage request;
+    request.op = net::kArpRequest;
+    request.sender_mac = port.mac;
+    std::memcpy(request.sender_ip, source.bytes, 4);
+    std::memcpy(request.target_ip, next_hop.bytes, 4);
+    (void)net::writeArp(data + l2_length, request);
+    counters_.add(DpdkCounter::ArpRequestsSent);
+  } else {
+    const net::IpAddress group = net::solicitedNodeMulticast(next_hop);
+    auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
+        mbuf, static_cast<uint16_t>(l2_length + net::kIpv6HeaderBytes +
+                                    net::kNeighbourMessageBytes)));
+    (void)net::writeEthernet(data, net::MacAddress::ipv6Multicast(group), port.mac, port.vlan,
+                             net::kEtherTypeIpv6);
+    (void)net::writeIpv6(data + l2_length, source.bytes, group.bytes, net::kIpProtoIcmpv6, 255,
+                         net::kNeighbourMessageBytes);
+    (void)net::writeNeighbourMessage(data + l2_length + net::kIpv6HeaderBytes,
+                                     net::kIcmpv6NeighbourSolicitation, source, group, next_hop,
+                                     port.mac, false);
+    counters_.add(DpdkCounter::NeighbourSolicitsSent);
+  }
+  enqueueTx(port_index, mbuf);
+}
+
+void DpdkWorker::drainWaiting(uint64_t now_ms) {
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < waiting_count_; ++i) {
+    Waiting& waiting = waiting_[i];
+    net::MacAddress mac;
+    if (neighbours_.lookup(waiting.next_hop, mac)) {
+      std::memcpy(rte_pktmbuf_mtod(waiting.frame, uint8_t*), mac.bytes, 6);
+      enqueueTx(waiting.port, waiting.frame);
+    } else if (now_ms >= waiting.deadline_ms) {
+      counters_.add(DpdkCounter::NeighbourTimeouts);
+      rte_pktmbuf_free(waiting.frame);
+    } else {
+      solicit(waiting.port, waiting.next_hop, now_ms);  // rate-limited by the table
+      waiting_[kept++] = waiting;
+    }
+  }
+  waiting_count_ = kept;
+}
+
+}  // namespace sipshield::io

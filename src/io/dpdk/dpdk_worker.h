@@ -1,0 +1,128 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "src/io/dpdk/dpdk_config.h"
+#include "src/io/dpdk/dpdk_counters.h"
+#include "src/io/dpdk/dpdk_layout.h"
+#include "src/net/neighbour_table.h"
+#include "src/packet.h"
+#include "src/status.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ip_frag_tbl;
+struct rte_ip_frag_death_row;
+
+namespace sipshield::io {
+
+// DpdkWorker is one poll-mode loop: queue `queue` of every port, its own mbuf pool,
+// reassembly table, TX staging and wait queue, and one BurstHandler. Per port and poll it
+// receives one burst, answers ARP / neighbour solicitations / echo requests in the received
+// mbuf, hands the SIP datagrams (pointing into the mbufs: zero copy) to
+// BurstHandler::processBurst once, frames what the handler wrote (Ethernet/VLAN, IPv4 or
+// IPv6, UDP, software checksums, fragments above the MTU) into new mbufs and sends them in
+// one burst. Nothing in poll() allocates from the heap, locks or makes a system call.
+//
+// Threading: open() and poll()/run() on one thread; stop() and counters() from any thread.
+class DpdkWorker {
+ public:
+  // DpdkWorker keeps references to `layout`, `neighbours` and `pool`, which must outlive it.
+  // Does no I/O.
+  DpdkWorker(const DpdkLayout& layout, const DpdkBackendConfig& config, uint16_t queue,
+             rte_mempool* pool, net::NeighbourTable& neighbours);
+  // ~DpdkWorker frees every mbuf it still holds and its reassembly table.
+  ~DpdkWorker();
+  DpdkWorker(const DpdkWorker&) = delete;
+  DpdkWorker& operator=(const DpdkWorker&) = delete;
+
+  // open allocates the reassembly table, TX batch and scratch buffers (once). Returns
+  // kResourceExhausted when DPDK memory runs out.
+  Status open();
+
+  // poll runs one iteration: every port's RX queue once, the wait queue, TX. Returns the
+  // number of frames received. `now_ns` is CLOCK_MONOTONIC.
+  uint32_t poll(BurstHandler& handler, uint64_t now_ns);
+
+  // run calls poll() until stop(), sleeping config.idle_sleep_us between empty polls once the
+  // port has been quiet for a while, and calling BurstHandler::idle every idle_interval_ms.
+  void run(BurstHandler& handler);
+
+  // stop asks run() to return. Thread-safe, idempotent.
+  void stop() { stop_.store(true, std::memory_order_release); }
+
+  // counters returns a snapshot of this worker's counters. Thread-safe.
+  [[nodiscard]] DpdkCounterValues counters() const { return counters_.snapshot(); }
+
+ private:
+  struct Waiting {
+    rte_mbuf* frame;
+    net::IpAddress next_hop;
+    uint16_t port;
+    uint64_t deadline_ms;
+  };
+  struct PortTx {
+    std::vector<rte_mbuf*> frames;
+    uint32_t count = 0;
+  };
+
+  void receive(uint32_t port_index, rte_mbuf* mbuf, uint64_t now_ms);
+  void receiveArp(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset, uint64_t now_ms);
+  void receiveIpv4(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset, uint64_t now_ms);
+  void receiveIpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset, uint64_t now_ms);
+  void receiveIcmpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset, uint64_t now_ms);
+  // acceptUdp decodes the frame (or a reassembled copy) and appends an RxPacket when it is SIP
+  // for one of our listen endpoints. `hold` is freed after the burst.
+  void acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold, bool checksum_known_good);
+  void reassembled(uint32_t port_index, rte_mbuf* whole);
+
+  void transmitBatch(TxBatch& tx, uint64_t now_ms);
+  void transmitDatagram(const TxPacket& packet, uint64_t now_ms);
+  // frame builds the frames of one datagram into frames_[0..n) and returns n (0 on failure).
+  uint32_t buildFrames(uint32_t port_index, const net::Endpoint& source, const TxPacket& packet);
+  void sendOrWait(uint32_t port_index, const net::IpAddress& next_hop, rte_mbuf* frame,
+                  uint64_t now_ms);
+  void solicit(uint32_t port_index, const net::IpAddress& next_hop, uint64_t now_ms);
+  void drainWaiting(uint64_t now_ms);
+  void enqueueTx(uint32_t port_index, rte_mbuf* frame);
+  void flushTx();
+  rte_mbuf* allocFrame();
+
+  const DpdkLayout& layout_;
+  DpdkBackendConfig config_;
+  uint16_t queue_;
+  rte_mempool* pool_;
+  net::NeighbourTable& neighbours_;
+  std::atomic<bool> stop_{false};
+
+  rte_ip_frag_tbl* frag_table_ = nullptr;
+  std::unique_ptr<rte_ip_frag_death_row> death_row_;
+  uint64_t tsc_hz_ = 0;
+
+  std::unique_ptr<TxBatch> tx_;
+  RxPacket rx_[kMaxBurst];
+  uint32_t rx_count_ = 0;
+  rte_mbuf* hold_[kMaxBurst];
+  uint32_t hold_count_ = 0;
+  rte_mbuf* burst_[kMaxBurst];
+  // Reassembled datagrams are copied out of their mbuf chains into these (the pipeline needs
+  // contiguous bytes); kScratchSlots per burst, more are counted and dropped.
+  static constexpr uint32_t kScratchSlots = 4;
+  static constexpr uint32_t kScratchBytes = 65536 + 128;
+  std::unique_ptr<uint8_t[]> scratch_;
+  uint32_t scratch_used_ = 0;
+
+  std::vector<PortTx> port_tx_;
+  std::vector<Waiting> waiting_;
+  uint32_t waiting_count_ = 0;
+  rte_mbuf* frames_[64];  // one datagram's fragments
+  uint16_t ip_id_ = 0;
+  uint64_t last_idle_ns_ = 0;
+
+  DpdkCounters counters_;
+};
+
+}  // namespace sipshield::io

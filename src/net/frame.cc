@@ -1,0 +1,96 @@
+#include "src/net/frame.h"
+
+#include "src/net/checksum.h"
+
+namespace sipshield::net {
+
+MacAddress MacAddress::ipv6Multicast(const IpAddress& group) {
+  return MacAddress{{0x33, 0x33, group.bytes[12], group.bytes[13], group.bytes[14],
+                     group.bytes[15]}};
+}
+
+bool parseEthernet(const uint8_t* frame, uint32_t size, L2Frame& out) {
+  if (size < kEthernetHeaderBytes) {
+    return false;
+  }
+  std::memcpy(out.destination.bytes, frame, 6);
+  std::memcpy(out.source.bytes, frame + 6, 6);
+  out.ether_type = load16(frame + 12);
+  out.vlan = 0;
+  out.l3_offset = kEthernetHeaderBytes;
+  if (out.ether_type == kEtherTypeVlan) {
+    if (size < kEthernetHeaderBytes + kVlanTagBytes) {
+      return false;
+    }
+    out.vlan = load16(frame + 14) & 0x0FFF;
+    out.ether_type = load16(frame + 16);
+    out.l3_offset += kVlanTagBytes;
+    if (out.ether_type == kEtherTypeVlan || out.ether_type == 0x88A8) {
+      return false;
+    }
+  }
+  return true;
+}
+
+uint32_t writeEthernet(uint8_t* out, const MacAddress& destination, const MacAddress& source,
+                       uint16_t vlan, uint16_t ether_type) {
+  std::memcpy(out, destination.bytes, 6);
+  std::memcpy(out + 6, source.bytes, 6);
+  if (vlan == 0) {
+    store16(out + 12, ether_type);
+    return kEthernetHeaderBytes;
+  }
+  store16(out + 12, kEtherTypeVlan);
+  store16(out + 14, vlan & 0x0FFF);
+  store16(out + 16, ether_type);
+  return kEthernetHeaderBytes + kVlanTagBytes;
+}
+
+uint32_t writeIpv4(uint8_t* out, const Ipv4Fields& fields) {
+  out[0] = 0x45;
+  out[1] = 0;
+  store16(out + 2, static_cast<uint16_t>(kIpv4HeaderBytes + fields.payload_length));
+  store16(out + 4, fields.id);
+  uint16_t fragment = static_cast<uint16_t>(fields.fragment_offset / 8u);
+  if (fields.more_fragments) {
+    fragment |= 0x2000;
+  }
+  if (fields.dont_fragment) {
+    fragment |= 0x4000;
+  }
+  store16(out + 6, fragment);
+  out[8] = fields.ttl;
+  out[9] = fields.protocol;
+  store16(out + 10, 0);
+  std::memcpy(out + 12, fields.source, 4);
+  std::memcpy(out + 16, fields.destination, 4);
+  store16(out + 10, ipv4HeaderChecksum(out, kIpv4HeaderBytes));
+  return kIpv4HeaderBytes;
+}
+
+uint32_t writeIpv6(uint8_t* out, const uint8_t* source, const uint8_t* destination,
+                   uint8_t next_header, uint8_t hop_limit, uint16_t payload_length) {
+  out[0] = 0x60;
+  out[1] = 0;
+  out[2] = 0;
+  out[3] = 0;
+  store16(out + 4, payload_length);
+  out[6] = next_header;
+  out[7] = hop_limit;
+  std::memcpy(out + 8, source, 16);
+  std::memcpy(out + 24, destination, 16);
+  return kIpv6HeaderBytes;
+}
+
+uint32_t writeUdp(uint8_t* out, const IpAddress& source, uint16_t source_port,
+                  const IpAddress& destination, uint16_t destination_port,
+                  const uint8_t* payload, uint32_t payload_length) {
+  store16(out, source_port);
+  store16(out + 2, destination_port);
+  store16(out + 4, static_cast<uint16_t>(kUdpHeaderBytes + payload_length));
+  store16(out + 6, 0);
+  store16(out + 6, udpChecksum(source, destination, out, payload, payload_length));
+  return kUdpHeaderBytes;
+}
+
+}  // namespace sipshield::net

@@ -1,0 +1,321 @@
+"""DPDK backend with real peers: three network namespaces joined by veth pairs (client, the
+balancer, backends; addresses from 198.18.0.0/15), the balancer's ends driven by DPDK's
+net_af_packet. sipp places real calls through it; ping and ARP are answered by the balancer
+itself; a 4 kB INVITE sent in IP fragments is forwarded and fragmented again by the balancer.
+(net_af_packet sockets join a fanout group, for which the kernel reassembles fragments before
+DPDK sees them; rte_ip_frag reassembly itself is tested on net_ring in dpdk_backend_test.)
+
+Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for namespaces); skips (exit 77) with a message
+otherwise. Every namespace and process it starts is removed / stopped by pid, always.
+Standard library only. Run: dpdk_namespace_test.py SIPSHIELD [TEST...]"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+import harness  # noqa: E402
+from harness import Failure, check  # noqa: E402
+
+SKIP = 77
+TAG = f"{os.getpid() % 100000}"
+NS_CLIENT, NS_LB, NS_BACKEND = f"ssc{TAG}", f"ssl{TAG}", f"ssb{TAG}"
+LB_V4, CLIENT_V4 = "198.18.0.1", "198.18.0.2"
+LB_BACKSIDE, BACKEND_A, BACKEND_B = "198.18.1.1", "198.18.1.2", "198.18.1.3"
+
+# Sets tx-checksumming off on an interface (ethtool -K IF tx off) with SIOCETHTOOL: veth
+# otherwise hands af_packet UDP frames whose checksum the kernel has not filled in yet.
+TX_CSUM_OFF = r"""
+import array, fcntl, socket, struct, sys
+value = array.array('B', struct.pack('II', 0x17, 0))  # ETHTOOL_STXCSUM, off
+ifreq = struct.pack('16sP16x', sys.argv[1].encode(), value.buffer_info()[0])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+fcntl.ioctl(sock.fileno(), 0x8946, ifreq)
+"""
+
+RECEIVE_ONE = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(float(sys.argv[4]))
+open(sys.argv[3] + '.ready', 'w').close()
+try:
+    data, _ = s.recvfrom(65535)
+    open(sys.argv[3], 'wb').write(data)
+except socket.timeout:
+    pass
+"""
+
+# ping without iputils: ICMP echo over a raw socket; exit 0 when every echo was answered.
+PING = r"""
+import os, socket, struct, sys, time
+def checksum(b):
+    b += b'\0' * (len(b) % 2)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s & 0xffff) + (s >> 16)
+    s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+sock.settimeout(2)
+ident = os.getpid() & 0xffff
+answered = 0
+count = int(sys.argv[2])
+for seq in range(count):
+    data = b'sipshield-dpdk-ping'
+    header = struct.pack('!BBHHH', 8, 0, 0, ident, seq)
+    packet = struct.pack('!BBHHH', 8, 0, checksum(header + data), ident, seq) + data
+    sock.sendto(packet, (sys.argv[1], 0))
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            reply = sock.recv(2048)
+        except socket.timeout:
+            break
+        icmp = reply[(reply[0] & 15) * 4:]
+        if icmp[0] == 0 and struct.unpack('!HH', icmp[4:8]) == (ident, seq) and \
+                icmp[8:] == data and checksum(icmp) == 0:
+            answered += 1
+            break
+print(f'{answered}/{count} answered')
+sys.exit(0 if answered == count else 1)
+"""
+
+SEND_ONE = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.sendto(open(sys.argv[5], 'rb').read(), (sys.argv[3], int(sys.argv[4])))
+"""
+
+
+def sh(*args, check_rc=True, timeout=20):
+    result = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+    if check_rc and result.returncode != 0:
+        raise Failure(f"{' '.join(args)}: rc {result.returncode}: {result.stderr.strip()}")
+    return result
+
+
+def in_ns(ns, *args):
+    return ["ip", "netns", "exec", ns] + list(args)
+
+
+class Topology:
+    """client ns (c0) <-> lb ns (l0, l1: DPDK af_packet) <-> backend ns (b0)."""
+
+    def __enter__(self):
+        self.made = []
+        try:
+            for ns in (NS_CLIENT, NS_LB, NS_BACKEND):
+                sh("ip", "netns", "add", ns)
+                self.made.append(ns)
+            sh("ip", "-n", NS_CLIENT, "link", "add", "c0", "type", "veth", "peer", "name", "l0",
+               "netns", NS_LB)
+            sh("ip", "-n", NS_BACKEND, "link", "add", "b0", "type", "veth", "peer", "name",
+               "l1", "netns", NS_LB)
+            # The balancer's kernel must stay out of the way: no addresses, no IPv6 chatter.
+            sh(*in_ns(NS_LB, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"))
+            sh(*in_ns(NS_LB, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"))
+            for dev in ("l0", "l1", "lo"):
+                sh("ip", "-n", NS_LB, "link", "set", dev, "up")
+            sh("ip", "-n", NS_CLIENT, "addr", "add", f"{CLIENT_V4}/24", "dev", "c0")
+            sh("ip", "-n", NS_BACKEND, "addr", "add", f"{BACKEND_A}/24", "dev", "b0")
+            sh("ip", "-n", NS_BACKEND, "addr", "add", f"{BACKEND_B}/24", "dev", "b0")
+            for ns, dev in ((NS_CLIENT, "c0"), (NS_BACKEND, "b0")):
+                sh("ip", "-n", ns, "link", "set", dev, "up")
+                sh("ip", "-n", ns, "link", "set", "lo", "up")
+                sh(*in_ns(ns, sys.executable, "-c", TX_CSUM_OFF, dev))
+            sh("ip", "-n", NS_BACKEND, "route", "add", "198.18.0.0/24", "via", LB_BACKSIDE)
+            self.lb_mac = self.mac(NS_LB, "l0")
+            return self
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    @staticmethod
+    def mac(ns, dev):
+        out = sh("ip", "-n", ns, "-o", "link", "show", dev).stdout
+        return re.search(r"link/ether ([0-9a-f:]{17})", out).group(1)
+
+    def __exit__(self, *exc):
+        for ns in reversed(self.made):
+            sh("ip", "netns", "del", ns, check_rc=False)
+        self.made = []
+        return False
+
+
+class NsSipp(harness.Sipp):
+    """harness.Sipp, run inside a namespace."""
+
+    def __init__(self, ns, workdir, name, args):
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.name = name
+        cmd = in_ns(ns, "sipp", *args, "-buff_size", "4194304", "-aa", "-nostdin",
+                    "-trace_err", "-trace_stat", "-fd", "1", "-trace_msg")
+        self.out = open(os.path.join(self.dir, "stdout.txt"), "w")
+        self.proc = subprocess.Popen(cmd, cwd=self.dir, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+
+
+class DpdkShield(harness.Shield):
+    """sipshield with io = "dpdk" in the balancer namespace, one worker, two af_packet ports."""
+
+    def __init__(self, workdir, binary, backends):
+        self.backends = backends
+        super().__init__(workdir, binary, f"{LB_V4}:5060", backends, workers=1)
+
+    def write_config(self, backends):
+        cpu = os.sched_getaffinity(0)
+        eal = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", str(min(cpu)),
+               "--log-level=*:warning", "--no-telemetry"]
+        lines = ["[server]", 'io = "dpdk"', f'listen = ["{LB_V4}:5060"]', "workers = 1",
+                 "[balancer]", f'secret = "{harness.SECRET}"',
+                 "[health]", "enabled = false",
+                 "[control]", 'socket = ""',
+                 "[dpdk]", "eal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]",
+                 f'addresses = ["{LB_V4}/24@0", "{LB_BACKSIDE}/24@1"]', "mtu = 1500",
+                 # framesz 8192: the kernel hands af_packet fanout groups whole datagrams
+                 # (it reassembles fragments first), so frames can exceed the MTU.
+                 "[[dpdk.ports]]",
+                 'device = "net_af_packet0,iface=l0,framesz=8192,blocksz=8192,framecnt=256"',
+                 "max_rx_frame = 8192",
+                 "[[dpdk.ports]]",
+                 'device = "net_af_packet1,iface=l1,framesz=8192,blocksz=8192,framecnt=256"',
+                 "max_rx_frame = 8192"]
+        for name, address in backends:
+            lines += ["[[backend]]", f'name = "{name}"', f'address = "{address}"']
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+# harness.Shield starts the binary directly; the balancer must run inside its namespace.
+def start_shield(workdir, binary, backends):
+    original = subprocess.Popen
+
+    def popen(cmd, *args, **kwargs):
+        if cmd and cmd[0] == binary:
+            cmd = in_ns(NS_LB, *cmd)
+        return original(cmd, *args, **kwargs)
+
+    subprocess.Popen = popen
+    try:
+        return DpdkShield(workdir, binary, backends)
+    finally:
+        subprocess.Popen = original
+
+
+def test_calls_arp_and_ping(workdir, binary):
+    """Real sipp calls client -> DPDK balancer -> two sipp backends; ARP and ping answered."""
+    with Topology() as topo:
+        backends = [("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")]
+        procs = [NsSipp(NS_BACKEND, workdir, "uas_a", ["-sf", os.path.join(harness.SCENARIOS,
+                        "uas.xml"), "-i", BACKEND_A, "-p", "5060"]),
+                 NsSipp(NS_BACKEND, workdir, "uas_b", ["-sf", os.path.join(harness.SCENARIOS,
+                        "uas.xml"), "-i", BACKEND_B, "-p", "5060"])]
+        shield = None
+        try:
+            shield = start_shield(workdir, binary, backends)
+            ping = sh(*in_ns(NS_CLIENT, sys.executable, "-c", PING, LB_V4, "3"), check_rc=False)
+            check(ping.returncode == 0, f"ping through DPDK: {ping.stdout}{ping.stderr}")
+            neigh = sh("ip", "-n", NS_CLIENT, "neigh", "show", LB_V4).stdout
+            check(topo.lb_mac in neigh, f"client's ARP entry {neigh!r} != {topo.lb_mac}")
+            calls = 40
+            uac = NsSipp(NS_CLIENT, workdir, "uac",
+                         ["-sf", os.path.join(harness.SCENARIOS, "uac.xml"), f"{LB_V4}:5060",
+                          "-i", CLIENT_V4, "-p", "5070", "-m", str(calls), "-r", "20",
+                          "-d", "100", "-timeout", "60"])
+            procs.append(uac)
+            uac.wait(90)
+            check(uac.successful() == calls and uac.failed() == 0,
+                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}")
+            a, b = procs[0].call_ids(), procs[1].call_ids()
+            check(a and b, f"both backends must take calls: a={len(a)} b={len(b)}")
+            check(not (a & b), "a call reached both backends")
+            neigh = sh("ip", "-n", NS_BACKEND, "neigh", "show", LB_BACKSIDE).stdout
+            check(Topology.mac(NS_LB, "l1") in neigh, f"backend ARP entry: {neigh!r}")
+            report = shield.stop()
+            shield = None
+            counters = report["counters"]
+            check(counters["forwarded_requests"] >= 3 * calls, f"counters {counters}")
+            check(counters["forwarded_responses"] >= 3 * calls, f"counters {counters}")
+        finally:
+            if shield is not None:
+                shield.stop()
+            for p in procs:
+                p.stop()
+
+
+def test_fragmented_invite(workdir, binary):
+    """A 4 kB INVITE leaves the client in fragments, reaches the balancer whole (af_packet
+    fanout defrag), is forwarded with our Via, and fragmented by the balancer to the backend
+    (whose kernel reassembles it)."""
+    with Topology():
+        got = os.path.join(workdir, "received.sip")
+        receiver = subprocess.Popen(in_ns(NS_BACKEND, sys.executable, "-c", RECEIVE_ONE,
+                                          BACKEND_A, "5062", got, "15"))
+        shield = None
+        try:
+            shield = start_shield(workdir, binary, [("a", f"{BACKEND_A}:5062")])
+            deadline = time.monotonic() + 5
+            while not os.path.exists(got + ".ready") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            padding = "".join(f"a=x-pad:{i:04d}-0123456789abcdef0123456789abcdef\r\n"
+                              for i in range(90))
+            sdp = ("v=0\r\no=c 1 1 IN IP4 198.18.0.2\r\ns=-\r\nc=IN IP4 198.18.0.2\r\n"
+                   "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n" + padding)
+            invite = ("INVITE sip:bob@198.18.0.1 SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 198.18.0.2:5070;branch=z9hG4bKfrag1\r\n"
+                      "Max-Forwards: 70\r\nFrom: <sip:alice@x>;tag=f1\r\nTo: <sip:bob@x>\r\n"
+                      "Call-ID: fragmented-invite@198.18.0.2\r\nCSeq: 1 INVITE\r\n"
+                      "Contact: <sip:alice@198.18.0.2:5070>\r\n"
+                      "Content-Type: application/sdp\r\n"
+                      f"Content-Length: {len(sdp)}\r\n\r\n{sdp}").encode()
+            check(len(invite) > 4000, "the INVITE must need several fragments")
+            payload = os.path.join(workdir, "invite.sip")
+            with open(payload, "wb") as f:
+                f.write(invite)
+            # Resolve the balancer first so the fragments are not held behind ARP.
+            sh(*in_ns(NS_CLIENT, sys.executable, "-c", PING, LB_V4, "1"), check_rc=False)
+            sh(*in_ns(NS_CLIENT, sys.executable, "-c", SEND_ONE, CLIENT_V4, "5070", LB_V4,
+                      "5060", payload))
+            receiver.wait(20)
+            check(os.path.exists(got), "the backend received nothing")
+            with open(got, "rb") as f:
+                data = f.read()
+            check(data.startswith(b"INVITE sip:bob@198.18.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP "
+                                  + LB_V4.encode() + b":5060;branch=z9hG4bK"),
+                  f"no Via of ours on top: {data[:200]!r}")
+            check(b"Max-Forwards: 69\r\n" in data, "Max-Forwards not decremented")
+            check(data.endswith(sdp.encode()), "the body changed on the way")
+            report = shield.stop()
+            shield = None
+            check(report["counters"]["forwarded_requests"] == 1, f"report {report}")
+        finally:
+            if shield is not None:
+                shield.stop()
+            if receiver.poll() is None:
+                receiver.kill()
+                receiver.wait()
+
+
+TESTS = [test_calls_arp_and_ping, test_fragmented_invite]
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("SKIP: needs root (CAP_NET_ADMIN) to create network namespaces and veth pairs")
+        sys.exit(SKIP)
+    probe = subprocess.run(["ip", "netns", "add", f"ssprobe{TAG}"], capture_output=True,
+                           text=True)
+    if probe.returncode != 0:
+        print(f"SKIP: cannot create a network namespace: {probe.stderr.strip()}")
+        sys.exit(SKIP)
+    subprocess.run(["ip", "netns", "del", f"ssprobe{TAG}"], capture_output=True)
+    binary = sys.argv[1]
+    wanted = set(sys.argv[2:])
+    selected = [t for t in TESTS if not wanted or t.__name__ in wanted]
+    if wanted and not selected:
+        raise SystemExit(f"unknown test(s): {wanted}")
+    sys.exit(harness.run(selected, binary))

@@ -1,0 +1,307 @@
+// The L2/L3 helpers the DPDK backend builds on (src/net: checksums, header writers, ARP / ND
+// messages, the shared neighbour table) and the [dpdk] config interpretation. No DPDK I/O.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "src/io/dpdk/dpdk_config.h"
+#include "src/io/dpdk/dpdk_layout.h"
+#include "src/net/checksum.h"
+#include "src/net/frame.h"
+#include "src/net/neighbour_discovery.h"
+#include "src/net/neighbour_table.h"
+
+namespace sipshield {
+namespace {
+
+net::IpAddress ip(std::string_view text) { return net::IpAddress::parse(text).value(); }
+
+// RFC 1071 §3's worked example, and a textbook IPv4 header whose checksum is 0xB861.
+TEST(Checksum, KnownVectors) {
+  const uint8_t rfc1071[] = {0x00, 0x01, 0xF2, 0x03, 0xF4, 0xF5, 0xF6, 0xF7};
+  EXPECT_EQ(net::checksumFold(net::checksumAdd(rfc1071, sizeof(rfc1071), 0)),
+            static_cast<uint16_t>(~0xDDF2 & 0xFFFF));
+  const uint8_t header[] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+                            0x00, 0x00, 0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7};
+  EXPECT_EQ(net::ipv4HeaderChecksum(header, sizeof(header)), 0xB861);
+}
+
+// Summing in pieces (even offsets) equals summing at once, odd tails included.
+TEST(Checksum, ChunkedEqualsWhole) {
+  uint8_t data[301];
+  for (size_t i = 0; i < sizeof(data); ++i) {
+    data[i] = static_cast<uint8_t>(i * 37 + 11);
+  }
+  const uint64_t whole = net::checksumAdd(data, sizeof(data), 0);
+  for (size_t split : {2u, 6u, 8u, 100u, 300u}) {
+    const uint64_t parts = net::checksumAdd(data + split, sizeof(data) - split,
+                                            net::checksumAdd(data, split, 0));
+    EXPECT_EQ(net::checksumFold(parts), net::checksumFold(whole)) << split;
+  }
+}
+
+// The word-at-a-time sum agrees with a byte-pair reference for every length and offset.
+TEST(Checksum, MatchesReferenceForAllLengths) {
+  uint8_t data[160];
+  for (size_t i = 0; i < sizeof(data); ++i) {
+    data[i] = static_cast<uint8_t>(i * 91 + 3);
+  }
+  for (size_t start = 0; start < 8; start += 2) {
+    for (size_t length = 0; length + start <= sizeof(data); ++length) {
+      uint64_t reference = 0;
+      for (size_t i = 0; i < length; i += 2) {
+        reference += static_cast<uint32_t>(data[start + i] << 8) |
+                     (i + 1 < length ? data[start + i + 1] : 0);
+      }
+      EXPECT_EQ(net::checksumFold(net::checksumAdd(data + start, length, 5)),
+                net::checksumFold(reference + 5))
+          << "start " << start << " length " << length;
+    }
+  }
+}
+
+// writeUdp's checksum verifies against the pseudo-header for both families.
+TEST(Frame, UdpChecksumVerifies) {
+  const std::string payload = "OPTIONS sip:x SIP/2.0\r\n\r\n";
+  const auto* data = reinterpret_cast<const uint8_t*>(payload.data());
+  for (auto [s, d] : {std::pair{"198.18.0.2", "198.18.0.1"}, {"2001:db8::2", "2001:db8::1"}}) {
+    uint8_t buffer[8 + 64];
+    (void)net::writeUdp(buffer, ip(s), 5070, ip(d), 5060, data,
+                        static_cast<uint32_t>(payload.size()));
+    std::memcpy(buffer + 8, data, payload.size());
+    const uint32_t length = static_cast<uint32_t>(8 + payload.size());
+    EXPECT_EQ(net::checksumFold(net::checksumAdd(
+                  buffer, length, net::pseudoHeaderSum(ip(s), ip(d), 17, length))),
+              0)
+        << s;
+    EXPECT_EQ(net::load16(buffer + 4), length);
+  }
+}
+
+// parseEthernet: untagged, one tag, QinQ refused, short frames refused.
+TEST(Frame, ParseEthernet) {
+  uint8_t frame[64] = {};
+  const net::MacAddress a{{2, 0, 0, 0, 0, 1}}, b{{2, 0, 0, 0, 0, 2}};
+  net::L2Frame l2;
+  ASSERT_EQ(net::writeEthernet(frame, a, b, 0, net::kEtherTypeIpv4), 14u);
+  ASSERT_TRUE(net::parseEthernet(frame, 60, l2));
+  EXPECT_EQ(l2.destination, a);
+  EXPECT_EQ(l2.source, b);
+  EXPECT_EQ(l2.vlan, 0);
+  EXPECT_EQ(l2.l3_offset, 14u);
+  ASSERT_EQ(net::writeEthernet(frame, a, b, 42, net::kEtherTypeArp), 18u);
+  ASSERT_TRUE(net::parseEthernet(frame, 60, l2));
+  EXPECT_EQ(l2.vlan, 42);
+  EXPECT_EQ(l2.ether_type, net::kEtherTypeArp);
+  EXPECT_EQ(l2.l3_offset, 18u);
+  EXPECT_FALSE(net::parseEthernet(frame, 13, l2));
+  net::store16(frame + 16, net::kEtherTypeVlan);
+  EXPECT_FALSE(net::parseEthernet(frame, 60, l2));
+}
+
+// ARP round trip; malformed hardware/protocol types are refused.
+TEST(NeighbourDiscovery, ArpRoundTrip) {
+  net::ArpMessage m;
+  m.op = net::kArpRequest;
+  m.sender_mac = net::MacAddress{{2, 0, 0, 0, 0, 9}};
+  std::memcpy(m.sender_ip, ip("198.18.0.2").bytes, 4);
+  std::memcpy(m.target_ip, ip("198.18.0.1").bytes, 4);
+  uint8_t packet[net::kArpBytes];
+  ASSERT_EQ(net::writeArp(packet, m), net::kArpBytes);
+  net::ArpMessage back;
+  ASSERT_TRUE(net::parseArp(packet, sizeof(packet), back));
+  EXPECT_EQ(back.op, m.op);
+  EXPECT_EQ(back.sender_mac, m.sender_mac);
+  EXPECT_EQ(std::memcmp(back.target_ip, m.target_ip, 4), 0);
+  EXPECT_FALSE(net::parseArp(packet, sizeof(packet) - 1, back));
+  packet[5] = 16;  // IPv6-sized protocol address
+  EXPECT_FALSE(net::parseArp(packet, sizeof(packet), back));
+}
+
+// A neighbour solicitation we write parses back with its option; bad option lengths fail.
+TEST(NeighbourDiscovery, SolicitationRoundTrip) {
+  const net::IpAddress source = ip("2001:db8::2"), target = ip("2001:db8::1");
+  const net::IpAddress group = net::solicitedNodeMulticast(target);
+  EXPECT_EQ(group, ip("ff02::1:ff00:1"));
+  uint8_t message[net::kNeighbourMessageBytes];
+  const net::MacAddress mac{{2, 0, 0, 0, 0, 7}};
+  (void)net::writeNeighbourMessage(message, net::kIcmpv6NeighbourSolicitation, source, group,
+                                   target, mac, false);
+  net::NeighbourMessage nd;
+  ASSERT_TRUE(net::parseNeighbourMessage(message, sizeof(message), nd));
+  EXPECT_EQ(nd.type, net::kIcmpv6NeighbourSolicitation);
+  EXPECT_EQ(nd.target, target);
+  EXPECT_TRUE(nd.has_link_address);
+  EXPECT_EQ(nd.link_address, mac);
+  message[25] = 0;  // zero-length option (RFC 4861 §4.6: invalid)
+  EXPECT_FALSE(net::parseNeighbourMessage(message, sizeof(message), nd));
+}
+
+// learn/lookup, update only touches known hosts, solicitation is rate-limited.
+TEST(NeighbourTable, LearnUpdateSolicit) {
+  net::NeighbourTable table(16);
+  const net::MacAddress m1{{2, 0, 0, 0, 0, 1}}, m2{{2, 0, 0, 0, 0, 2}};
+  net::MacAddress out;
+  EXPECT_FALSE(table.lookup(ip("198.18.0.2"), out));
+  EXPECT_FALSE(table.update(ip("198.18.0.2"), m1, 1));
+  EXPECT_FALSE(table.lookup(ip("198.18.0.2"), out));
+  EXPECT_TRUE(table.learn(ip("198.18.0.2"), m1, 1));
+  ASSERT_TRUE(table.lookup(ip("198.18.0.2"), out));
+  EXPECT_EQ(out, m1);
+  EXPECT_TRUE(table.update(ip("198.18.0.2"), m2, 2));
+  ASSERT_TRUE(table.lookup(ip("198.18.0.2"), out));
+  EXPECT_EQ(out, m2);
+  // v4 and v6 keys never collide as equal.
+  EXPECT_FALSE(table.lookup(ip("::c612:2"), out));
+  EXPECT_TRUE(table.shouldSolicit(ip("198.18.0.9"), 1000, 1000));
+  EXPECT_FALSE(table.shouldSolicit(ip("198.18.0.9"), 1500, 1000));
+  EXPECT_TRUE(table.shouldSolicit(ip("198.18.0.9"), 2000, 1000));
+  EXPECT_FALSE(table.lookup(ip("198.18.0.9"), out));  // solicited is not resolved
+}
+
+// A full table refuses new hosts and keeps the old ones.
+TEST(NeighbourTable, FullTableRefuses) {
+  net::NeighbourTable table(16);
+  net::IpAddress a = ip("10.0.0.0");
+  for (int i = 0; i < 16; ++i) {
+    a.bytes[3] = static_cast<uint8_t>(i);
+    EXPECT_TRUE(table.learn(a, net::MacAddress{{2, 0, 0, 0, 0, static_cast<uint8_t>(i)}}, 1));
+  }
+  a.bytes[3] = 200;
+  EXPECT_FALSE(table.learn(a, net::MacAddress{}, 1));
+  EXPECT_FALSE(table.shouldSolicit(a, 1, 1000));
+  net::MacAddress out;
+  a.bytes[3] = 7;
+  ASSERT_TRUE(table.lookup(a, out));
+  EXPECT_EQ(out.bytes[5], 7);
+}
+
+// Two threads learning the same and different hosts at once leave one entry per host.
+TEST(NeighbourTable, ConcurrentLearners) {
+  net::NeighbourTable table(1024);
+  auto worker = [&table](uint8_t id) {
+    for (int round = 0; round < 200; ++round) {
+      for (int h = 0; h < 100; ++h) {
+        net::IpAddress a = ip("10.1.0.0");
+        a.bytes[3] = static_cast<uint8_t>(h);
+        (void)table.learn(a, net::MacAddress{{2, 0, 0, 0, id, static_cast<uint8_t>(h)}}, 1);
+      }
+    }
+  };
+  std::thread t1(worker, 1), t2(worker, 2);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(table.size(), 100u);
+  for (int h = 0; h < 100; ++h) {
+    net::IpAddress a = ip("10.1.0.0");
+    a.bytes[3] = static_cast<uint8_t>(h);
+    net::MacAddress out;
+    ASSERT_TRUE(table.lookup(a, out));
+    EXPECT_EQ(out.bytes[5], h);
+  }
+}
+
+struct AddressCase {
+  const char* description;
+  const char* text;
+  bool ok;
+  uint8_t prefix;
+  uint16_t port;
+};
+
+// parseDpdkAddress accepts ADDRESS/PREFIX[@PORT] and nothing else.
+TEST(DpdkConfig, ParseAddress) {
+  const AddressCase cases[] = {
+      {"v4", "198.18.0.1/24", true, 24, 0},
+      {"v4 on port 1", "198.18.1.1/24@1", true, 24, 1},
+      {"v6", "2001:db8::1/64", true, 64, 0},
+      {"no prefix", "198.18.0.1", false, 0, 0},
+      {"v4 prefix too long", "198.18.0.1/33", false, 0, 0},
+      {"not an address", "host/24", false, 0, 0},
+      {"bad port", "198.18.0.1/24@x", false, 0, 0},
+  };
+  for (const AddressCase& c : cases) {
+    auto parsed = io::parseDpdkAddress(c.text);
+    EXPECT_EQ(parsed.has_value(), c.ok) << c.description;
+    if (parsed && c.ok) {
+      EXPECT_EQ(parsed->prefix_length, c.prefix) << c.description;
+      EXPECT_EQ(parsed->port, c.port) << c.description;
+    }
+  }
+}
+
+struct ConfigCase {
+  const char* description;
+  std::map<std::string, std::string> port;
+  std::vector<std::string> addresses;
+  std::string listen;
+  const char* error;  // substring, or nullptr for success
+};
+
+// dpdkBackendConfig names the key at fault.
+TEST(DpdkConfig, FromDaemonConfig) {
+  const ConfigCase cases[] = {
+      {"ok", {{"device", "net_null0"}, {"vlan", "7"}, {"gateway", "198.18.0.254"}},
+       {"198.18.0.1/24"}, "198.18.0.1:5060", nullptr},
+      {"no device", {{"vlan", "7"}}, {"198.18.0.1/24"}, "198.18.0.1:5060", "device"},
+      {"bad vlan", {{"device", "x"}, {"vlan", "5000"}}, {"198.18.0.1/24"}, "198.18.0.1:5060",
+       "vlan"},
+      {"v6 gateway in v4 key", {{"device", "x"}, {"gateway", "2001:db8::1"}},
+       {"198.18.0.1/24"}, "198.18.0.1:5060", "gateway"},
+      {"unknown key", {{"device", "x"}, {"colour", "red"}}, {"198.18.0.1/24"},
+       "198.18.0.1:5060", "colour"},
+      {"address on missing port", {{"device", "x"}}, {"198.18.0.1/24@3"}, "198.18.0.1:5060",
+       "port 3"},
+      {"listen not owned", {{"device", "x"}}, {"198.18.0.1/24"}, "198.18.0.9:5060",
+       "server.listen"},
+      {"queues differ from workers", {{"device", "x"}, {"rx_queues", "4"}}, {"198.18.0.1/24"},
+       "198.18.0.1:5060", "rx_queues"},
+  };
+  for (const ConfigCase& c : cases) {
+    Config config;
+    config.server.workers = 1;
+    config.server.listen = {net::Endpoint::parse(c.listen).value()};
+    config.dpdk.present = true;
+    config.dpdk.ports.push_back(DpdkPortConfig{c.port});
+    config.dpdk.addresses = c.addresses;
+    auto result = io::dpdkBackendConfig(config);
+    if (c.error == nullptr) {
+      ASSERT_TRUE(result.isOk()) << c.description << ": " << result.status().toString();
+      EXPECT_EQ(result->ports[0].vlan, 7) << c.description;
+      ASSERT_TRUE(result->ports[0].gateway.has_value());
+    } else {
+      ASSERT_FALSE(result.isOk()) << c.description;
+      EXPECT_NE(result.status().message().find(c.error), std::string::npos)
+          << c.description << ": " << result.status().message();
+    }
+  }
+}
+
+// route: on-link prefixes first (longest is not needed: prefixes do not overlap here), then a
+// gateway of the destination's family; sourceFor prefers the same prefix.
+TEST(DpdkLayout, RouteAndSource) {
+  io::DpdkLayout layout;
+  layout.ports.resize(2);
+  layout.ports[0].addresses = {*io::parseDpdkAddress("198.18.0.1/24")};
+  layout.ports[1].addresses = {*io::parseDpdkAddress("198.18.1.1/24@1"),
+                               *io::parseDpdkAddress("198.18.9.1/24@1")};
+  layout.ports[1].gateway = ip("198.18.1.254");
+  net::IpAddress hop;
+  EXPECT_EQ(layout.route(ip("198.18.0.7"), hop), 0);
+  EXPECT_EQ(hop, ip("198.18.0.7"));
+  EXPECT_EQ(layout.route(ip("198.18.1.7"), hop), 1);
+  EXPECT_EQ(layout.route(ip("203.0.113.5"), hop), 1);
+  EXPECT_EQ(hop, ip("198.18.1.254"));
+  EXPECT_EQ(layout.route(ip("2001:db8::5"), hop), -1);
+  net::IpAddress source;
+  ASSERT_TRUE(layout.sourceFor(1, ip("198.18.9.20"), source));
+  EXPECT_EQ(source, ip("198.18.9.1"));
+  ASSERT_TRUE(layout.sourceFor(1, ip("198.18.1.254"), source));
+  EXPECT_EQ(source, ip("198.18.1.1"));
+  EXPECT_FALSE(layout.sourceFor(0, ip("2001:db8::1"), source));
+  EXPECT_TRUE(io::prefixContains(ip("198.18.0.0"), 15, ip("198.19.255.255")));
+  EXPECT_FALSE(io::prefixContains(ip("198.18.0.0"), 15, ip("198.20.0.0")));
+}
+
+}  // namespace
+}  // namespace sipshield

@@ -1,0 +1,300 @@
+// The scanner's fast paths against their references: the line and block kernels against the
+// scalar kernel and the character tables, BlockCursor against byte loops, the header-name hash
+// against a byte-wise compare, and the via-parm fast path against the general grammar.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "parser/block_cursor.h"
+#include "parser/char_class.h"
+#include "parser/header_lookup.h"
+#include "parser/scan_kernel.h"
+#include "parser/via.h"
+#include "tests/parser/test_util.h"
+
+namespace sipshield::parser {
+namespace {
+
+bool isSpecialByte(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; }
+
+constexpr ScanIsa kIsas[] = {ScanIsa::Scalar, ScanIsa::Sse42, ScanIsa::Avx2};
+
+// Every byte value at every position of a block gives the masks the tables define.
+TEST(BlockKernels, MatchTheCharacterTables) {
+  for (int byte = 0; byte < 256; ++byte) {
+    for (size_t position : {0, 1, 15, 16, 31, 32, 33, 47, 63}) {
+      char block[kBlockSize];
+      std::memset(block, 'a', sizeof(block));
+      block[position] = static_cast<char>(byte);
+      BlockMasks expected{0, 0};
+      for (size_t i = 0; i < kBlockSize; ++i) {
+        auto c = static_cast<unsigned char>(block[i]);
+        expected.special |= static_cast<uint64_t>(isSpecialByte(c)) << i;
+        expected.non_token |= static_cast<uint64_t>(!kTokenChar[c]) << i;
+      }
+      BlockMasks scalar = classifyBlockScalar(block);
+      ASSERT_EQ(scalar.special, expected.special) << byte << " at " << position;
+      ASSERT_EQ(scalar.non_token, expected.non_token) << byte << " at " << position;
+      if (scanIsaSupported(ScanIsa::Sse42)) {
+        BlockMasks sse = classifyBlockSse42(block);
+        ASSERT_EQ(sse.special, expected.special) << byte << " at " << position;
+        ASSERT_EQ(sse.non_token, expected.non_token) << byte << " at " << position;
+      }
+      if (scanIsaSupported(ScanIsa::Avx2)) {
+        BlockMasks avx = classifyBlockAvx2(block);
+        ASSERT_EQ(avx.special, expected.special) << byte << " at " << position;
+        ASSERT_EQ(avx.non_token, expected.non_token) << byte << " at " << position;
+      }
+    }
+  }
+}
+
+// The line kernels agree with a byte loop for every length around the vector widths, with a
+// separator and a special byte at every pair of positions. Each input is its own exact-size
+// allocation so ASan catches a read past the end.
+TEST(LineKernels, AgreeWithByteLoops) {
+  for (size_t length : {0, 1, 7, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 100}) {
+    for (size_t sep = 0; sep <= length; ++sep) {
+      for (size_t special = sep; special <= length; special += 3) {
+        for (char sep_byte : {':', ' ', '@', '\t'}) {
+          std::string s(length, 'x');
+          if (sep < length) {
+            s[sep] = sep_byte;
+          }
+          if (special < length) {
+            s[special] = '\r';
+          }
+          std::vector<char> bytes(s.begin(), s.end());
+          const char* p = bytes.data();
+          size_t want_special = length;
+          size_t want_token = length;
+          for (size_t i = length; i-- > 0;) {
+            if (isSpecialByte(static_cast<unsigned char>(p[i]))) {
+              want_special = i;
+            }
+            if (!isTokenChar(p[i])) {
+              want_token = i;
+            }
+          }
+          LineEnds scalar = findLineScalar(p, length);
+          ASSERT_EQ(scalar.special, want_special);
+          ASSERT_EQ(scalar.non_token, want_token);
+          if (scanIsaSupported(ScanIsa::Sse42)) {
+            LineEnds sse = findLineSse42(p, length);
+            ASSERT_EQ(sse.special, want_special) << length << " " << sep << " " << special;
+            ASSERT_EQ(sse.non_token, want_token) << length << " " << sep << " " << special;
+          }
+          if (scanIsaSupported(ScanIsa::Avx2)) {
+            LineEnds avx = findLineAvx2(p, length);
+            ASSERT_EQ(avx.special, want_special) << length << " " << sep << " " << special;
+            ASSERT_EQ(avx.non_token, want_token) << length << " " << sep << " " << special;
+          }
+        }
+      }
+    }
+  }
+}
+
+// BlockCursor answers like a byte loop bounded by `limit`, for every kernel, whatever the
+// block boundaries, and reads nothing past `readable` (exact-size buffers under ASan).
+TEST(BlockCursor, AgreesWithByteLoops) {
+  std::mt19937 rng(7);
+  const char alphabet[] = "abcXYZ019-.!~;:=,<>\" \t\r\n@[]";
+  for (int iteration = 0; iteration < 3000; ++iteration) {
+    size_t size = rng() % 300;
+    std::vector<char> bytes(size);
+    for (char& c : bytes) {
+      c = alphabet[rng() % (sizeof(alphabet) - 1)];
+    }
+    const char* p = bytes.data();
+    auto n = static_cast<uint32_t>(size);
+    uint32_t begin = n == 0 ? 0 : static_cast<uint32_t>(rng() % (n + 1));
+    uint32_t limit = begin + static_cast<uint32_t>(rng() % (n - begin + 1));
+    uint32_t readable = limit + static_cast<uint32_t>(rng() % (n - limit + 1));
+    for (ScanIsa isa : kIsas) {
+      if (!setScanIsa(isa)) {
+        continue;
+      }
+      BlockCursor cursor(p, begin, limit, readable);
+      uint32_t pos = begin;
+      while (pos < limit) {
+        uint32_t want_token = pos;
+        while (want_token < limit && isTokenChar(p[want_token])) {
+          ++want_token;
+        }
+        uint32_t want_special = pos;
+        while (want_special < limit &&
+               !isSpecialByte(static_cast<unsigned char>(p[want_special]))) {
+          ++want_special;
+        }
+        ASSERT_EQ(cursor.nextNonToken(pos), want_token) << iteration << " " << pos;
+        ASSERT_EQ(cursor.nextSpecial(pos), want_special) << iteration << " " << pos;
+        pos += 1 + static_cast<uint32_t>(rng() % 40);
+      }
+      ASSERT_EQ(cursor.nextNonToken(limit), limit);
+    }
+  }
+  setScanIsa(bestScanIsa());
+}
+
+// The perfect hash finds every full and compact name in any letter case, and nothing else:
+// a name one byte off is Other (or the header it then spells).
+TEST(HeaderNames, HashAgreesWithByteCompare) {
+  auto reference = [](std::string_view name) {
+    for (size_t i = 0; i < detail::kHeaders.size(); ++i) {
+      const detail::HeaderInfo& h = detail::kHeaders[i];
+      auto equal = [&](std::string_view canonical) {
+        if (canonical.size() != name.size()) {
+          return false;
+        }
+        for (size_t k = 0; k < name.size(); ++k) {
+          if ((static_cast<unsigned char>(name[k]) | 0x20) !=
+              (static_cast<unsigned char>(canonical[k]) | 0x20)) {
+            return false;
+          }
+        }
+        return true;
+      };
+      char compact[1] = {h.compact};
+      if (equal(h.name) || (h.compact != 0 && equal(std::string_view(compact, 1)))) {
+        return static_cast<HeaderId>(i);
+      }
+    }
+    return HeaderId::Other;
+  };
+  std::mt19937 rng(11);
+  std::vector<std::string> names;
+  for (const detail::HeaderInfo& h : detail::kHeaders) {
+    names.emplace_back(h.name);
+    if (h.compact != 0) {
+      names.emplace_back(1, h.compact);
+    }
+  }
+  const std::string tokens =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~";
+  for (int iteration = 0; iteration < 20000; ++iteration) {
+    std::string name = names[rng() % names.size()];
+    for (char& c : name) {
+      if (rng() % 2 == 0 && std::isalpha(static_cast<unsigned char>(c))) {
+        c = static_cast<char>(c ^ 0x20);
+      }
+    }
+    switch (rng() % 4) {
+      case 0:
+        name[rng() % name.size()] = tokens[rng() % tokens.size()];
+        break;
+      case 1:
+        name.insert(rng() % (name.size() + 1), 1, tokens[rng() % tokens.size()]);
+        break;
+      case 2:
+        if (name.size() > 1) {
+          name.erase(rng() % name.size(), 1);
+        }
+        break;
+      default:
+        break;
+    }
+    HeaderId want = reference(name);
+    ASSERT_EQ(classifyHeaderName(name.data(), name.size()), want) << name;
+    // The scanner's wide lookup reads 24 bytes from the name's start.
+    std::string padded = name + std::string(detail::kMaxHeaderNameLength, ':');
+    ASSERT_EQ(detail::lookupHeaderNameWide(padded.data(), name.size()), want) << name;
+  }
+}
+
+void expectSameVia(const std::string& s, uint32_t begin, uint32_t end) {
+  std::vector<char> bytes(s.begin(), s.end());  // exact size for ASan
+  ByteView buffer(bytes.data(), bytes.size());
+  ViaEntry fast;
+  ViaEntry general;
+  uint32_t fast_stop = 0xDEAD;
+  uint32_t general_stop = 0xDEAD;
+  bool fast_ok = parseViaParm(buffer, begin, end, fast, &fast_stop);
+  bool general_ok = detail::parseViaParmGeneral(buffer, begin, end, general, &general_stop);
+  ASSERT_EQ(fast_ok, general_ok) << s;
+  ASSERT_EQ(fast_stop, general_stop) << s;
+  if (!fast_ok) {
+    return;
+  }
+  auto same = [](Span a, Span b) { return a.offset == b.offset && a.length == b.length; };
+  EXPECT_TRUE(same(fast.whole, general.whole)) << s;
+  EXPECT_TRUE(same(fast.protocol, general.protocol)) << s;
+  EXPECT_TRUE(same(fast.transport, general.transport)) << s;
+  EXPECT_TRUE(same(fast.host, general.host)) << s;
+  EXPECT_EQ(fast.port, general.port) << s;
+  EXPECT_TRUE(same(fast.branch, general.branch)) << s;
+  EXPECT_TRUE(same(fast.received, general.received)) << s;
+  EXPECT_TRUE(same(fast.maddr, general.maddr)) << s;
+  EXPECT_TRUE(same(fast.ttl, general.ttl)) << s;
+  EXPECT_EQ(fast.has_rport, general.has_rport) << s;
+  EXPECT_EQ(fast.rport, general.rport) << s;
+  EXPECT_TRUE(same(fast.rport_param, general.rport_param)) << s;
+  EXPECT_TRUE(same(fast.params, general.params)) << s;
+}
+
+// The via-parm fast path gives exactly what the general grammar gives, on common shapes, on
+// near misses (each a one-byte mutation) and inside longer buffers (comma lists).
+TEST(ViaFastPath, MatchesGeneralGrammar) {
+  const std::vector<std::string> seeds = {
+      "SIP/2.0/UDP 203.0.113.41:5060;branch=z9hG4bK7e1c0a.3f9b2d44a0e1",
+      "SIP/2.0/TCP 198.51.100.20:5060;received=198.51.100.20;branch=z9hG4bK5a2d91f.0",
+      "SIP/2.0/UDP 192.168.14.37:5062;received=192.0.2.88;rport=41834;branch=z9hG4bK-524287-1",
+      "SIP/2.0/UDP 127.0.1.1:5069;branch=z9hG4bK-2158733047;rport",
+      "sip/2.0/udp h.example;RPORT;Branch=z9hG4bK2;ttl=3;maddr=m.example",
+      "SIP/2.0/UDP [::1];received=2001:db8::9;rport=1",
+      "SIP/2.0/UDP h;received=2001:db8::9;rport=1, SIP/2.0/TCP x:1;branch=b",
+      "SIP/2.0/WSS x.invalid;alias;keep=30;branch=z9hG4bK6",
+      "SIP/2.0/UDP h:5060 ;branch=1",
+      "SIP/2.0/UDP h;ttl=300",
+      "SIP/2.0/UDP h;rport=70000",
+      "SIP/2.0/UDP h:99999",
+      "SIP/2.0/UDP h:",
+      "SIP/2.0/UDP h;branch=\"q\"",
+      "SIP/2.0/UDP h;=1",
+      "SIP/2.0/UDP h;a=;b",
+      "SIP/2.0/UDP  h",
+      "SIP/2.0/ UDP h",
+      "SIP /2.0/UDP h",
+      " SIP/2.0/UDP h ",
+  };
+  for (const std::string& seed : seeds) {
+    expectSameVia(seed, 0, static_cast<uint32_t>(seed.size()));
+  }
+  std::mt19937 rng(3);
+  const char alphabet[] = "aZ09-.:;=,[]\" \t\r\n/!";
+  for (int iteration = 0; iteration < 30000; ++iteration) {
+    std::string s = seeds[rng() % seeds.size()];
+    int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      size_t at = rng() % (s.size() + 1);
+      char c = alphabet[rng() % (sizeof(alphabet) - 1)];
+      switch (rng() % 3) {
+        case 0:
+          if (at < s.size()) {
+            s[at] = c;
+          }
+          break;
+        case 1:
+          s.insert(at, 1, c);
+          break;
+        default:
+          if (at < s.size()) {
+            s.erase(at, 1);
+          }
+      }
+    }
+    auto n = static_cast<uint32_t>(s.size());
+    uint32_t end = n == 0 ? 0 : n - static_cast<uint32_t>(rng() % (n < 8 ? n + 1 : 8));
+    expectSameVia(s, 0, end);
+    if (::testing::Test::HasFatalFailure()) {
+      return;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sipshield::parser
