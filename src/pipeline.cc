@@ -219,22 +219,13 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
     edits.rport = packet.source.port;
   }
 
-  TxPacket* out = tx.claim();
-  if (out == nullptr) {
-    counters_.add(PipelineCounter::DroppedTxFull);
-    return;
+  const bool sent = emit(tx, next, local, [&](uint8_t* out) {
+    return lb::rewriteRequest(in, message, summary_, edits, editor_, out, kMaxUdpPayload);
+  });
+  if (sent) {
+    counters_.add(PipelineCounter::ForwardedRequests);
+    bump(backend_requests_, chosen_backend);
   }
-  size_t length = lb::rewriteRequest(in, message, summary_, edits, editor_, out->data,
-                                     kMaxUdpPayload);
-  if (length == 0) {
-    counters_.add(PipelineCounter::DroppedTooLarge);
-    return;
-  }
-  out->destination = next;
-  out->local_index = static_cast<uint8_t>(local);
-  tx.commit(static_cast<uint32_t>(length));
-  counters_.add(PipelineCounter::ForwardedRequests);
-  bump(backend_requests_, chosen_backend);
 }
 
 // RFC 3261 §16.4: pop our Route; §16.5/§16.6: the next hop is the next Route, else the
@@ -312,44 +303,25 @@ void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) 
   if (parsed_.message.status_code == 503) {
     bump(backend_503_, snapshot_->backendIndex(packet.source));
   }
-  TxPacket* out = tx.claim();
-  if (out == nullptr) {
-    counters_.add(PipelineCounter::DroppedTxFull);
-    return;
+  const bool sent = emit(tx, next, local, [&](uint8_t* out) {
+    return lb::rewriteResponse(in, cut, editor_, out, kMaxUdpPayload);
+  });
+  if (sent) {
+    counters_.add(PipelineCounter::ForwardedResponses);
   }
-  size_t length = lb::rewriteResponse(in, cut, editor_, out->data, kMaxUdpPayload);
-  if (length == 0) {
-    counters_.add(PipelineCounter::DroppedTooLarge);
-    return;
-  }
-  out->destination = next;
-  out->local_index = static_cast<uint8_t>(local);
-  tx.commit(static_cast<uint32_t>(length));
-  counters_.add(PipelineCounter::ForwardedResponses);
 }
 
 bool Pipeline::reply(const RxPacket& packet, ByteView in, uint16_t status,
                      std::string_view reason, uint32_t retry_after_s, TxBatch& tx) {
-  TxPacket* out = tx.claim();
-  if (out == nullptr) {
-    counters_.add(PipelineCounter::DroppedTxFull);
-    return false;
-  }
-  lb::ReplySpec spec{status, reason, retry_after_s, snapshot_->tag_seed};
-  size_t length =
-      lb::buildStatelessReply(in, parsed_.message, summary_, spec, out->data, kMaxUdpPayload);
-  if (length == 0) {
-    counters_.add(PipelineCounter::DroppedTooLarge);
-    return false;
-  }
   // RFC 3581: with rport, answer the source port; else the sent-by port (§18.2.2).
-  out->destination = packet.source;
+  net::Endpoint destination = packet.source;
   if (!summary_.top_via.has_rport) {
-    out->destination.port = summary_.top_via.port == 0 ? 5060 : summary_.top_via.port;
+    destination.port = summary_.top_via.port == 0 ? 5060 : summary_.top_via.port;
   }
-  out->local_index = packet.local_index;
-  tx.commit(static_cast<uint32_t>(length));
-  return true;
+  const lb::ReplySpec spec{status, reason, retry_after_s, snapshot_->tag_seed};
+  return emit(tx, destination, packet.local_index, [&](uint8_t* out) {
+    return lb::buildStatelessReply(in, parsed_.message, summary_, spec, out, kMaxUdpPayload);
+  });
 }
 
 }  // namespace sipshield

@@ -70,6 +70,26 @@ class Pipeline final : public BurstHandler {
   // Returns whether the reply was queued (false: counted as a drop already).
   bool reply(const RxPacket& packet, parser::ByteView in, uint16_t status,
              std::string_view reason, uint32_t retry_after_s, TxBatch& tx);
+  // emit claims a transmit slot, lets `write(uint8_t* out) -> size_t` fill it (0 = does not
+  // fit) and queues it for `destination` from listen socket `local`. Counts a full batch or an
+  // oversized result as a drop and returns false; returns true when the datagram is queued.
+  template <typename Write>
+  bool emit(TxBatch& tx, const net::Endpoint& destination, int local, Write&& write) {
+    TxPacket* out = tx.claim();
+    if (out == nullptr) {
+      counters_.add(PipelineCounter::DroppedTxFull);
+      return false;
+    }
+    const size_t length = write(out->data);
+    if (length == 0) {
+      counters_.add(PipelineCounter::DroppedTooLarge);
+      return false;
+    }
+    out->destination = destination;
+    out->local_index = static_cast<uint8_t>(local);
+    tx.commit(static_cast<uint32_t>(length));
+    return true;
+  }
   // routeFromBackend finds the next hop of a request a backend sends toward a client.
   bool routeFromBackend(parser::ByteView in, lb::RequestEdits& edits, net::Endpoint& next);
   [[nodiscard]] bool topViaIsOurs(parser::ByteView in) const;
