@@ -8,7 +8,6 @@
 //
 // Usage: udp_blaster --target HOST:PORT [options]   (see --help)
 
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -16,12 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -29,6 +26,10 @@
 #include <string_view>
 #include <vector>
 
+#include "load_tool_common.h"
+
+// Inside sipshield::bench so the shared helpers (load_tool_common.h) need no qualification.
+namespace sipshield::bench {
 namespace {
 
 // Hard caps keep every run bounded even when a script passes a silly value.
@@ -118,128 +119,12 @@ void usage(FILE* out) {
                kDefaultDurationS, kMaxDurationS, kMaxBurst, kMaxSourcePorts);
 }
 
-bool parseU64(const char* s, uint64_t* out) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-bool parseDouble(const char* s, double* out) {
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s, &end);
-  if (errno != 0 || end == s || *end != '\0' || !(v >= 0)) {
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-// Parses "1.2.3.4:5060", "[::1]:5060" or "::1" style host:port into a sockaddr.
-bool parseHostPort(const std::string& s, sockaddr_storage* ss, socklen_t* len) {
-  std::string host;
-  std::string port;
-  if (!s.empty() && s[0] == '[') {
-    size_t close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
-      return false;
-    }
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    size_t colon = s.rfind(':');
-    if (colon == std::string::npos || s.find(':') != colon) {
-      return false;
-    }
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  uint64_t p = 0;
-  if (!parseU64(port.c_str(), &p) || p == 0 || p > 65535) {
-    return false;
-  }
-  std::memset(ss, 0, sizeof(*ss));
-  auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(p));
-    *len = sizeof(sockaddr_in);
-    return true;
-  }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(p));
-    *len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
-}
-
-bool isLoopback(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) {
-    uint32_t a = ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr);
-    return (a >> 24) == 127;
-  }
-  const in6_addr& a6 = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
-  if (IN6_IS_ADDR_LOOPBACK(&a6)) {
-    return true;
-  }
-  return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-}
-
-// RFC 2544 benchmark range 198.18.0.0/15: the only non-loopback space we agree to load.
-bool isBenchmarkNet(const sockaddr_storage& ss) {
-  if (ss.ss_family != AF_INET) {
-    return false;
-  }
-  uint32_t a = ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr);
-  return (a & 0xfffe0000u) == 0xc6120000u;
-}
-
-double nowS() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 // A message template with the byte offsets of the fixed-width fields we rewrite per message.
 struct Template {
   std::string bytes;
   size_t call_id_counter_off = 0;  // kCounterHexDigits hex digits
   size_t branch_counter_off = 0;   // kCounterHexDigits hex digits
 };
-
-// Case-insensitive check that `line` starts with header `name` followed by optional
-// whitespace and ':'; returns the offset just after the colon or npos.
-size_t headerValueStart(std::string_view line, std::string_view name) {
-  if (line.size() <= name.size()) {
-    return std::string_view::npos;
-  }
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(line[i])) !=
-        std::tolower(static_cast<unsigned char>(name[i]))) {
-      return std::string_view::npos;
-    }
-  }
-  size_t i = name.size();
-  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) {
-    ++i;
-  }
-  if (i >= line.size() || line[i] != ':') {
-    return std::string_view::npos;
-  }
-  ++i;
-  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) {
-    ++i;
-  }
-  return i;
-}
 
 // Builds the sendable template: normalises line ends to CRLF, replaces the Call-ID value by a
 // fixed-width placeholder, replaces the top Via by `via_host`:5060;rport with a fixed-width
@@ -358,9 +243,8 @@ void sleepUntil(double t_target) {
   nanosleep(&ts, nullptr);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// runBlaster is the whole tool; main only enters the namespace. Returns the exit status.
+int runBlaster(int argc, char** argv) {
   Options opt;
   enum LongOnly {
     kOptTemplate = 1000,
@@ -413,17 +297,11 @@ int main(int argc, char** argv) {
         break;
       case kOptCallIds: ok = parseU64(optarg, &opt.call_ids); break;
       case kOptBind: opt.bind_host = optarg; break;
-      case kOptSndbuf:
-        ok = parseU64(optarg, &u) && u <= (1u << 30);
-        opt.sndbuf = static_cast<int>(u);
-        break;
-      case kOptRcvbuf:
-        ok = parseU64(optarg, &u) && u <= (1u << 30);
-        opt.rcvbuf = static_cast<int>(u);
-        break;
+      case kOptSndbuf: ok = parseBufferBytes(optarg, &opt.sndbuf); break;
+      case kOptRcvbuf: ok = parseBufferBytes(optarg, &opt.rcvbuf); break;
       case kOptBuffSize:
-        ok = parseU64(optarg, &u) && u <= (1u << 30);
-        opt.sndbuf = opt.rcvbuf = static_cast<int>(u);
+        ok = parseBufferBytes(optarg, &opt.sndbuf);
+        opt.rcvbuf = opt.sndbuf;
         break;
       case kOptAllowNonLoopback: opt.allow_non_loopback = true; break;
       case 'q': opt.quiet = true; break;
@@ -446,7 +324,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "udp_blaster: cannot parse target '%s'\n", opt.target.c_str());
     return 2;
   }
-  if (!isLoopback(dst) && !(opt.allow_non_loopback && isBenchmarkNet(dst))) {
+  if (!isAllowedLoadAddress(dst, opt.allow_non_loopback)) {
     std::fprintf(stderr,
                  "udp_blaster: refusing non-loopback target %s (only loopback, or "
                  "198.18.0.0/15 with --allow-non-loopback)\n",
@@ -491,13 +369,11 @@ int main(int argc, char** argv) {
   // and the kernel skips the route lookup per datagram.
   std::vector<int> socks;
   for (int i = 0; i < opt.source_ports; ++i) {
-    int fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int fd = openUdpSocket(dst.ss_family, opt.sndbuf, opt.rcvbuf, RcvbufMode::Plain);
     if (fd < 0) {
       std::perror("udp_blaster: socket");
       return 1;
     }
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &opt.sndbuf, sizeof(opt.sndbuf));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opt.rcvbuf, sizeof(opt.rcvbuf));
     sockaddr_storage src{};
     socklen_t src_len = 0;
     std::string bind_hp = dst.ss_family == AF_INET6 ? "[" + bind_spec + "]:1" : bind_spec + ":1";
@@ -637,11 +513,21 @@ int main(int argc, char** argv) {
   for (int fd : socks) {
     close(fd);
   }
-  std::printf("{\"sent\":%" PRIu64 ",\"send_errors\":%" PRIu64 ",\"replies\":%" PRIu64
-              ",\"elapsed_s\":%.3f,\"rate\":%.0f,\"msg_bytes\":%zu,\"burst\":%d,"
-              "\"source_ports\":%d,\"target_rate\":%.0f}\n",
-              sent, send_errors, replies, elapsed, elapsed > 0 ? sent / elapsed : 0.0, msg_len,
-              burst, opt.source_ports, opt.rate);
-  std::fflush(stdout);
+  JsonLine()
+      .addU64("sent", sent)
+      .addU64("send_errors", send_errors)
+      .addU64("replies", replies)
+      .addFixed("elapsed_s", elapsed, 3)
+      .addFixed("rate", elapsed > 0 ? sent / elapsed : 0.0, 0)
+      .addU64("msg_bytes", msg_len)
+      .addInt("burst", burst)
+      .addInt("source_ports", opt.source_ports)
+      .addFixed("target_rate", opt.rate, 0)
+      .print(stdout);
   return 0;
 }
+
+}  // namespace
+}  // namespace sipshield::bench
+
+int main(int argc, char** argv) { return sipshield::bench::runBlaster(argc, argv); }

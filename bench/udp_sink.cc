@@ -8,13 +8,11 @@
 //
 // Usage: udp_sink --listen HOST:PORT [options]   (see --help)
 
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -22,12 +20,15 @@
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "load_tool_common.h"
+
+// Inside sipshield::bench so the shared helpers (load_tool_common.h) need no qualification.
+namespace sipshield::bench {
 namespace {
 
 constexpr double kMaxDurationS = 3600.0;
@@ -70,91 +71,6 @@ void usage(FILE* out) {
                kMaxDurationS);
 }
 
-bool parseU64(const char* s, uint64_t* out) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-bool parseDouble(const char* s, double* out) {
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s, &end);
-  if (errno != 0 || end == s || *end != '\0' || !(v >= 0)) {
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-bool parseHostPort(const std::string& s, sockaddr_storage* ss, socklen_t* len) {
-  std::string host;
-  std::string port;
-  if (!s.empty() && s[0] == '[') {
-    size_t close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
-      return false;
-    }
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    size_t colon = s.rfind(':');
-    if (colon == std::string::npos || s.find(':') != colon) {
-      return false;
-    }
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  uint64_t p = 0;
-  if (!parseU64(port.c_str(), &p) || p == 0 || p > 65535) {
-    return false;
-  }
-  std::memset(ss, 0, sizeof(*ss));
-  auto* v4 = reinterpret_cast<sockaddr_in*>(ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(p));
-    *len = sizeof(sockaddr_in);
-    return true;
-  }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(p));
-    *len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
-}
-
-bool isLoopback(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) {
-    uint32_t a = ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr);
-    return (a >> 24) == 127;
-  }
-  const in6_addr& a6 = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
-  return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
-}
-
-bool isBenchmarkNet(const sockaddr_storage& ss) {
-  if (ss.ss_family != AF_INET) {
-    return false;
-  }
-  uint32_t a = ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr);
-  return (a & 0xfffe0000u) == 0xc6120000u;
-}
-
-double nowS() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 // RFC 3261 §7.1 Request-Line: Method SP Request-URI SP SIP-Version CRLF. Method is a token;
 // we accept the token characters of §25.1 and require a non-empty URI without spaces.
 bool isRequestLine(std::string_view d) {
@@ -180,38 +96,13 @@ bool isRequestLine(std::string_view d) {
   return d.substr(i, 9) == "SIP/2.0\r\n";
 }
 
-bool startsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // If `line` is header `name` (full or compact form), returns the offset of its value.
 size_t headerValue(std::string_view line, std::string_view name, std::string_view compact) {
-  for (std::string_view n : {name, compact}) {
-    if (n.empty() || !startsWithNoCase(line, n)) {
-      continue;
-    }
-    size_t i = n.size();
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) {
-      ++i;
-    }
-    if (i < line.size() && line[i] == ':') {
-      ++i;
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) {
-        ++i;
-      }
-      return i;
-    }
+  const size_t value = headerValueStart(line, name);
+  if (value != std::string_view::npos || compact.empty()) {
+    return value;
   }
-  return std::string_view::npos;
+  return headerValueStart(line, compact);
 }
 
 // Visits header lines (unfolded lines joined: a continuation line belongs to the previous
@@ -366,22 +257,26 @@ size_t buildReply(std::string_view req, char* out, uint64_t tag_seed) {
 
 void printStats(const char* type, const Counters& c, const CallIdSet* ids, double elapsed,
                 double active) {
-  std::printf("{\"type\":\"%s\",\"received\":%" PRIu64 ",\"bytes\":%" PRIu64
-              ",\"requests\":%" PRIu64 ",\"responses\":%" PRIu64 ",\"not_sip\":%" PRIu64
-              ",\"distinct_call_ids\":%" PRIu64 ",\"call_id_table_full\":%s"
-              ",\"no_call_id\":%" PRIu64 ",\"replies_sent\":%" PRIu64
-              ",\"reply_errors\":%" PRIu64 ",\"elapsed_s\":%.3f,\"active_s\":%.3f"
-              ",\"rate\":%.0f}\n",
-              type, c.received, c.bytes, c.requests, c.responses, c.not_sip,
-              ids != nullptr ? ids->count() : 0, ids != nullptr && ids->full() ? "true" : "false",
-              c.no_call_id, c.replies_sent, c.reply_errors, elapsed, active,
-              active > 0 ? static_cast<double>(c.received) / active : 0.0);
-  std::fflush(stdout);
+  JsonLine()
+      .addText("type", type)
+      .addU64("received", c.received)
+      .addU64("bytes", c.bytes)
+      .addU64("requests", c.requests)
+      .addU64("responses", c.responses)
+      .addU64("not_sip", c.not_sip)
+      .addU64("distinct_call_ids", ids != nullptr ? ids->count() : 0)
+      .addBool("call_id_table_full", ids != nullptr && ids->full())
+      .addU64("no_call_id", c.no_call_id)
+      .addU64("replies_sent", c.replies_sent)
+      .addU64("reply_errors", c.reply_errors)
+      .addFixed("elapsed_s", elapsed, 3)
+      .addFixed("active_s", active, 3)
+      .addFixed("rate", active > 0 ? static_cast<double>(c.received) / active : 0.0, 0)
+      .print(stdout);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// runSink is the whole tool; main only enters the namespace. Returns the exit status.
+int runSink(int argc, char** argv) {
   Options opt;
   enum LongOnly {
     kOptStatsInterval = 1000,
@@ -402,7 +297,6 @@ int main(int argc, char** argv) {
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
-  uint64_t u = 0;
   int c = 0;
   while ((c = getopt_long_only(argc, argv, "l:d:vrh", kLong, nullptr)) != -1) {
     bool ok = true;
@@ -413,10 +307,7 @@ int main(int argc, char** argv) {
       case kOptCountCallIds: ok = parseU64(optarg, &opt.call_id_slots); break;
       case 'v': opt.verify = true; break;
       case 'r': opt.reply = true; break;
-      case kOptRcvbuf:
-        ok = parseU64(optarg, &u) && u <= (1u << 30);
-        opt.rcvbuf = static_cast<int>(u);
-        break;
+      case kOptRcvbuf: ok = parseBufferBytes(optarg, &opt.rcvbuf); break;
       case kOptAllowNonLoopback: opt.allow_non_loopback = true; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
@@ -436,7 +327,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "udp_sink: cannot parse --listen '%s'\n", opt.listen.c_str());
     return 2;
   }
-  if (!isLoopback(addr) && !(opt.allow_non_loopback && isBenchmarkNet(addr))) {
+  if (!isAllowedLoadAddress(addr, opt.allow_non_loopback)) {
     std::fprintf(stderr, "udp_sink: refusing non-loopback address %s\n", opt.listen.c_str());
     return 2;
   }
@@ -444,16 +335,12 @@ int main(int argc, char** argv) {
     opt.duration_s = kMaxDurationS;
   }
 
-  int fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  // --rcvbuf sizes both buffers: the send side carries the --reply answers.
+  int fd = openUdpSocket(addr.ss_family, opt.rcvbuf, opt.rcvbuf, RcvbufMode::Force);
   if (fd < 0) {
     std::perror("udp_sink: socket");
     return 1;
   }
-  // SO_RCVBUFFORCE lets root go past rmem_max; fall back to the capped option otherwise.
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &opt.rcvbuf, sizeof(opt.rcvbuf)) != 0) {
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opt.rcvbuf, sizeof(opt.rcvbuf));
-  }
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &opt.rcvbuf, sizeof(opt.rcvbuf));
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
     std::fprintf(stderr, "udp_sink: bind %s: %s\n", opt.listen.c_str(), std::strerror(errno));
     return 1;
@@ -595,3 +482,8 @@ int main(int argc, char** argv) {
   printStats("final", cnt, ids, nowS() - t0, t_last - t_first);
   return 0;
 }
+
+}  // namespace
+}  // namespace sipshield::bench
+
+int main(int argc, char** argv) { return sipshield::bench::runSink(argc, argv); }

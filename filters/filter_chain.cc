@@ -252,6 +252,13 @@ Verdict FilterChain::preParse(PacketMeta& meta, uint64_t now_ms) {
           flood_window_matches_ = 0;
         }
         const FloodMatch match = flood_.observe(flood, meta.source, now_ms);
+        if (now_ms - top_published_ms_ >= kTopPublishMs) {
+          // The control thread reads the top list through the board, never the sketch.
+          uint32_t top_count = 0;
+          const HeavyHitter* top = flood_.top(top_count);
+          top_board_.publish(top, top_count, flood_.windowStartMs(), now_ms);
+          top_published_ms_ = now_ms;
+        }
         if (match != FloodMatch::None && meta.trust != TrustClass::Trusted) {
           ++flood_window_matches_;
           const uint8_t length =

@@ -12,6 +12,7 @@
 #include "filters/packet_meta.h"
 #include "filters/rate_limit.h"
 #include "filters/shield_rules.h"
+#include "filters/top_board.h"
 #include "filters/verdict.h"
 #include "filters/verified_set.h"
 #include "parser/validate.h"
@@ -93,6 +94,11 @@ class FilterChain {
   [[nodiscard]] uint64_t lostBanEvents() const {
     return lost_events_.load(std::memory_order_relaxed);
   }
+  // readTop copies the flood sketch's top list as the worker last published it (at most every
+  // kTopPublishMs while the flood stage sees packets). Any thread. Returns TopBoard::read's
+  // answer: false when nothing was published yet.
+  bool readTop(TopBoardCopy& out) const { return top_board_.read(out); }
+  static constexpr uint64_t kTopPublishMs = 100;
 
   // The per-worker state, for tests, benchmarks and same-thread inspection.
   [[nodiscard]] BanTable& bans() { return bans_; }
@@ -152,6 +158,8 @@ class FilterChain {
   std::atomic<uint64_t> event_head_{0};  // written by the worker
   std::atomic<uint64_t> event_tail_{0};  // written by the control thread
   std::atomic<uint64_t> lost_events_{0};
+  TopBoard top_board_;              // flood top list for the control thread
+  uint64_t top_published_ms_ = 0;   // worker clock of the last top_board_ publication
 };
 
 }  // namespace sipshield::filters

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <initializer_list>
 
+#include "src/toml_reader.h"
+
 namespace sipshield {
 
 namespace {
@@ -30,78 +32,15 @@ constexpr size_t kDescribeMaxBackends = 16;
 constexpr uint32_t kMaxMaglevTableSize = 1u << 26;  // 64 Mi slots: already 256 MiB of table
 constexpr uint32_t kMaxAffinityEntries = 1u << 30;
 
-std::string quote(std::string_view text) {
-  std::string out = "\"";
-  constexpr size_t kMaxShown = 60;
-  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
-    const char c = text[i];
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out += '?';
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > kMaxShown) {
-    out += "...";
-  }
-  out += '"';
-  return out;
-}
-
-// describeNode renders a TOML value for a "got X" message.
-std::string describeNode(const toml::node& node) {
-  if (const auto* s = node.as_string()) {
-    return quote(s->get());
-  }
-  if (const auto* i = node.as_integer()) {
-    return std::to_string(i->get());
-  }
-  if (const auto* f = node.as_floating_point()) {
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%g", f->get());
-    return buf;
-  }
-  if (const auto* b = node.as_boolean()) {
-    return b->get() ? "true" : "false";
-  }
-  if (node.is_array()) {
-    return "an array";
-  }
-  if (node.is_table()) {
-    return "a table";
-  }
-  return "a date/time";
-}
-
 // rawText renders a scalar as the text stored in DpdkPortConfig; nullopt for arrays/tables.
 std::optional<std::string> rawText(const toml::node& node) {
   if (const auto* s = node.as_string()) {
     return s->get();
   }
   if (node.is_integer() || node.is_floating_point() || node.is_boolean()) {
-    return describeNode(node);
+    return describeValue(node);
   }
   return std::nullopt;
-}
-
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 bool isPrime(uint32_t n) {
@@ -305,64 +244,16 @@ bool isValidBackendName(std::string_view name) {
   });
 }
 
-std::string joinPath(std::string_view path, std::string_view key) {
-  if (path.empty()) {
-    return std::string(key);
-  }
-  std::string out(path);
-  out += '.';
-  out += key;
-  return out;
-}
-
-std::string indexPath(std::string_view path, size_t index) {
-  return std::string(path) + "[" + std::to_string(index) + "]";
-}
-
 // Loader walks the parsed document once, filling a Config and stopping at the first error.
 // Every error names the source, the line of the offending node, and its dotted path.
-class Loader {
+class Loader : private TomlReader {
  public:
   Loader(std::string_view source, std::filesystem::path base_dir)
-      : source_(source), base_dir_(std::move(base_dir)) {}
+      : TomlReader(source, std::move(base_dir), MessageStyle::Detailed) {}
 
   Result<Config> run(const toml::table& root);
 
  private:
-  using Keys = std::initializer_list<std::string_view>;
-
-  Status errorAt(const toml::source_region& where, std::string_view path,
-                 std::string_view message) const {
-    std::string text(source_);
-    if (where.begin.line > 0) {
-      text += ':' + std::to_string(where.begin.line);
-    }
-    text += ": ";
-    text += path;
-    text += ": ";
-    text += message;
-    return invalidArgument(std::move(text));
-  }
-  Status errorAt(const toml::node& node, std::string_view path, std::string_view message) const {
-    return errorAt(node.source(), path, message);
-  }
-  // errorNoLine is for problems with no node to point at (a required table is absent).
-  Status errorNoLine(std::string_view path, std::string_view message) const {
-    return errorAt(toml::source_region{}, path, message);
-  }
-
-  Status checkKeys(const toml::table& table, std::string_view path, Keys known) const;
-  Status getTable(const toml::table& parent, std::string_view path, std::string_view key,
-                  const toml::table*& out) const;
-  template <typename T>
-  Status readInt(const toml::table& table, std::string_view path, std::string_view key, int64_t lo,
-                 int64_t hi, T& out) const;
-  Status readBool(const toml::table& table, std::string_view path, std::string_view key,
-                  bool& out) const;
-  Status readString(const toml::table& table, std::string_view path, std::string_view key,
-                    std::string& out, const toml::node** where = nullptr) const;
-  Status readStringArray(const toml::table& table, std::string_view path, std::string_view key,
-                         std::vector<std::string>& out) const;
   Status readEndpoint(const toml::node& node, std::string_view path, net::Endpoint& out) const;
 
   Status readServer(const toml::table& root, Config& config);
@@ -374,137 +265,20 @@ class Loader {
   Status readDpdk(const toml::table& root, Config& config);
   Status checkWhole(const toml::table& root, Config& config);
 
-  std::string_view source_;
-  std::filesystem::path base_dir_;
   const toml::node* listen_node_ = nullptr;  // for errors about the derived advertise address
 };
-
-Status Loader::checkKeys(const toml::table& table, std::string_view path, Keys known) const {
-  for (auto&& [key, value] : table) {
-    const std::string_view name = key.str();
-    if (std::find(known.begin(), known.end(), name) != known.end()) {
-      continue;
-    }
-    std::string message = value.is_table() ? "unknown table" : "unknown key";
-    std::string_view best;
-    size_t best_distance = 3;  // suggest only near misses: a typo, not a different word
-    for (std::string_view candidate : known) {
-      // A suffix left off or added ("interval" for "interval_ms", "listen_on" for "listen")
-      // is as likely as a typo.
-      const size_t shorter = std::min(name.size(), candidate.size());
-      const bool prefix = shorter >= 4 && name.substr(0, shorter) == candidate.substr(0, shorter);
-      const size_t distance = prefix ? 1 : editDistance(name, candidate);
-      if (distance < best_distance) {
-        best_distance = distance;
-        best = candidate;
-      }
-    }
-    if (!best.empty()) {
-      message += " (did you mean " + quote(best) + "?)";
-    }
-    return errorAt(key.source(), joinPath(path, name), message);
-  }
-  return Status::ok();
-}
-
-Status Loader::getTable(const toml::table& parent, std::string_view path, std::string_view key,
-                        const toml::table*& out) const {
-  out = nullptr;
-  const toml::node* node = parent.get(key);
-  if (node == nullptr) {
-    return Status::ok();
-  }
-  out = node->as_table();
-  if (out == nullptr) {
-    return errorAt(*node, joinPath(path, key),
-                   "must be a table ([" + std::string(key) + "]), got " + describeNode(*node));
-  }
-  return Status::ok();
-}
-
-template <typename T>
-Status Loader::readInt(const toml::table& table, std::string_view path, std::string_view key,
-                       int64_t lo, int64_t hi, T& out) const {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) {
-    return Status::ok();
-  }
-  const auto* integer = node->as_integer();
-  if (integer == nullptr || integer->get() < lo || integer->get() > hi) {
-    return errorAt(*node, joinPath(path, key),
-                   "must be an integer " + std::to_string(lo) + ".." + std::to_string(hi) +
-                       ", got " + describeNode(*node));
-  }
-  out = static_cast<T>(integer->get());
-  return Status::ok();
-}
-
-Status Loader::readBool(const toml::table& table, std::string_view path, std::string_view key,
-                        bool& out) const {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) {
-    return Status::ok();
-  }
-  const auto* boolean = node->as_boolean();
-  if (boolean == nullptr) {
-    return errorAt(*node, joinPath(path, key), "must be true or false, got " + describeNode(*node));
-  }
-  out = boolean->get();
-  return Status::ok();
-}
-
-Status Loader::readString(const toml::table& table, std::string_view path, std::string_view key,
-                          std::string& out, const toml::node** where) const {
-  const toml::node* node = table.get(key);
-  if (where != nullptr) {
-    *where = node;
-  }
-  if (node == nullptr) {
-    return Status::ok();
-  }
-  const auto* text = node->as_string();
-  if (text == nullptr) {
-    return errorAt(*node, joinPath(path, key), "must be a string, got " + describeNode(*node));
-  }
-  out = text->get();
-  return Status::ok();
-}
-
-Status Loader::readStringArray(const toml::table& table, std::string_view path,
-                               std::string_view key, std::vector<std::string>& out) const {
-  const toml::node* node = table.get(key);
-  if (node == nullptr) {
-    return Status::ok();
-  }
-  const auto* array = node->as_array();
-  if (array == nullptr) {
-    return errorAt(*node, joinPath(path, key),
-                   "must be an array of strings, got " + describeNode(*node));
-  }
-  out.clear();
-  for (size_t i = 0; i < array->size(); ++i) {
-    const toml::node& element = *array->get(i);
-    const auto* text = element.as_string();
-    if (text == nullptr) {
-      return errorAt(element, indexPath(joinPath(path, key), i),
-                     "must be a string, got " + describeNode(element));
-    }
-    out.push_back(text->get());
-  }
-  return Status::ok();
-}
 
 Status Loader::readEndpoint(const toml::node& node, std::string_view path,
                             net::Endpoint& out) const {
   const auto* text = node.as_string();
   if (text == nullptr) {
     return errorAt(node, path,
-                   "must be a string \"IP:port\" or \"[IPv6]:port\", got " + describeNode(node));
+                   "must be a string \"IP:port\" or \"[IPv6]:port\", got " + describeValue(node));
   }
   std::string why;
   const auto endpoint = parseEndpointLiteral(text->get(), why);
   if (!endpoint) {
-    return errorAt(node, path, "bad address " + quote(text->get()) + ": " + why);
+    return errorAt(node, path, "bad address " + quoteText(text->get()) + ": " + why);
   }
   out = *endpoint;
   return Status::ok();
@@ -536,7 +310,7 @@ Status Loader::readServer(const toml::table& root, Config& config) {
   } else if (io == "dpdk") {
     server.io = IoBackend::Dpdk;
   } else {
-    return errorAt(*io_node, "server.io", "must be \"uring\" or \"dpdk\", got " + quote(io));
+    return errorAt(*io_node, "server.io", "must be \"uring\" or \"dpdk\", got " + quoteText(io));
   }
   if (Status s = readInt(*table, "server", "workers", 0, 1024, server.workers); !s.isOk()) {
     return s;
@@ -553,7 +327,7 @@ Status Loader::readServer(const toml::table& root, Config& config) {
     if (array == nullptr) {
       return errorAt(*listen_node_, "server.listen",
                      "must be an array of addresses like [\"127.0.0.1:5060\"], got " +
-                         describeNode(*listen_node_));
+                         describeValue(*listen_node_));
     }
     if (array->empty()) {
       return errorAt(*listen_node_, "server.listen", "needs at least one address");
@@ -582,13 +356,14 @@ Status Loader::readServer(const toml::table& root, Config& config) {
     std::string why;
     if (!splitHostPort(server.advertise, host, port, bracketed, why)) {
       return errorAt(*advertise_node, "server.advertise",
-                     "must be \"host:port\", got " + quote(server.advertise) + ": " + why);
+                     "must be \"host:port\", got " + quoteText(server.advertise) + ": " + why);
     }
     const bool ok =
         bracketed ? parseEndpointLiteral(server.advertise, unused).has_value() : isHostname(host);
     if (!ok) {
-      return errorAt(*advertise_node, "server.advertise",
-                     "host must be an IP literal or a host name, got " + quote(server.advertise));
+      return errorAt(
+          *advertise_node, "server.advertise",
+          "host must be an IP literal or a host name, got " + quoteText(server.advertise));
     }
   }
   return Status::ok();
@@ -634,14 +409,11 @@ Status Loader::readSecret(const toml::table& table, std::string_view path, Confi
     if (balancer.secret_file.empty()) {
       return errorAt(*file_node, key_path, "must not be empty");
     }
-    std::filesystem::path file = balancer.secret_file;
-    if (file.is_relative() && !base_dir_.empty()) {
-      file = base_dir_ / file;
-    }
+    const std::filesystem::path file = resolve(balancer.secret_file);
     std::FILE* handle = std::fopen(file.c_str(), "rb");
     if (handle == nullptr) {
       return errorAt(*file_node, key_path,
-                     "cannot open " + quote(file.string()) + ": " + std::strerror(errno));
+                     "cannot open " + quoteText(file.string()) + ": " + std::strerror(errno));
     }
     std::string contents(kMaxSecretFileBytes + 1, '\0');
     const size_t got = std::fread(contents.data(), 1, contents.size(), handle);
@@ -650,22 +422,22 @@ Status Loader::readSecret(const toml::table& table, std::string_view path, Confi
     const bool stat_ok = fstat(fileno(handle), &info) == 0;
     std::fclose(handle);
     if (read_failed) {
-      return errorAt(*file_node, key_path, "cannot read " + quote(file.string()));
+      return errorAt(*file_node, key_path, "cannot read " + quoteText(file.string()));
     }
     if (got > kMaxSecretFileBytes) {
       return errorAt(*file_node, key_path,
-                     quote(file.string()) + " is larger than " +
+                     quoteText(file.string()) + " is larger than " +
                          std::to_string(kMaxSecretFileBytes) +
                          " bytes; it should hold one hex key");
     }
     contents.resize(got);
     auto bytes = decodeHexSecret(trimSpace(contents), why);
     if (!bytes) {
-      return errorAt(*file_node, key_path, "contents of " + quote(file.string()) + " " + why);
+      return errorAt(*file_node, key_path, "contents of " + quoteText(file.string()) + " " + why);
     }
     balancer.secret = std::move(*bytes);
     if (stat_ok && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-      config.warnings.push_back("balancer.secret_file " + quote(file.string()) +
+      config.warnings.push_back("balancer.secret_file " + quoteText(file.string()) +
                                 " is accessible by group or others; chmod 600 it");
     }
   }
@@ -717,8 +489,9 @@ Status Loader::readBalancer(const toml::table& root, Config& config) {
   } else if (key == "from-tag+call-id") {
     balancer.key = BalanceKey::FromTagCallId;
   } else {
-    return errorAt(*key_node, "balancer.key",
-                   "must be \"call-id\", \"source-ip\" or \"from-tag+call-id\", got " + quote(key));
+    return errorAt(
+        *key_node, "balancer.key",
+        "must be \"call-id\", \"source-ip\" or \"from-tag+call-id\", got " + quoteText(key));
   }
   if (Status s = readInt(*table, "balancer", "maglev_table_size", 2, kMaxMaglevTableSize,
                          balancer.maglev_table_size);
@@ -806,7 +579,7 @@ Status Loader::readBackends(const toml::table& root, Config& config) {
   if (array == nullptr || !array->is_array_of_tables()) {
     return errorAt(
         *node, "backend",
-        "must be an array of tables: write each one as [[backend]], got " + describeNode(*node));
+        "must be an array of tables: write each one as [[backend]], got " + describeValue(*node));
   }
   for (size_t i = 0; i < array->size(); ++i) {
     const toml::table& table = *array->get(i)->as_table();
@@ -825,7 +598,7 @@ Status Loader::readBackends(const toml::table& root, Config& config) {
     if (!isValidBackendName(backend.name)) {
       return errorAt(*name_node, path + ".name",
                      "must be 1.." + std::to_string(kMaxBackendName) +
-                         " characters of A-Z a-z 0-9 _ . -, got " + quote(backend.name));
+                         " characters of A-Z a-z 0-9 _ . -, got " + quoteText(backend.name));
     }
     const toml::node* address_node = table.get("address");
     if (address_node == nullptr) {
@@ -848,14 +621,14 @@ Status Loader::readBackends(const toml::table& root, Config& config) {
     for (size_t j = 0; j < config.backends.size(); ++j) {
       if (config.backends[j].name == backend.name) {
         return errorAt(*name_node, path + ".name",
-                       "duplicate backend name " + quote(backend.name) + " (also backend[" +
+                       "duplicate backend name " + quoteText(backend.name) + " (also backend[" +
                            std::to_string(j) + "])");
       }
       if (config.backends[j].address == backend.address) {
         return errorAt(*address_node, path + ".address",
                        "duplicate backend address " + formatEndpoint(backend.address) +
                            " (also backend[" + std::to_string(j) + "] " +
-                           quote(config.backends[j].name) + ")");
+                           quoteText(config.backends[j].name) + ")");
       }
     }
     config.backends.push_back(std::move(backend));
@@ -950,7 +723,7 @@ Status Loader::readDpdk(const toml::table& root, Config& config) {
     const auto* array = ports->as_array();
     if (array == nullptr || (!array->empty() && !array->is_array_of_tables())) {
       return errorAt(*ports, "dpdk.ports",
-                     "must be an array of tables ([[dpdk.ports]]), got " + describeNode(*ports));
+                     "must be an array of tables ([[dpdk.ports]]), got " + describeValue(*ports));
     }
     for (size_t i = 0; i < array->size(); ++i) {
       const std::string path = indexPath("dpdk.ports", i);
@@ -959,7 +732,7 @@ Status Loader::readDpdk(const toml::table& root, Config& config) {
         auto text = rawText(value);
         if (!text) {
           return errorAt(value, joinPath(path, key.str()),
-                         "must be a string, number or boolean, got " + describeNode(value));
+                         "must be a string, number or boolean, got " + describeValue(value));
         }
         port.values.emplace(std::string(key.str()), std::move(*text));
       }
@@ -1024,7 +797,7 @@ Result<Config> Loader::run(const toml::table& root) {
     }
   }
   // [shield]: the DoS shield's rules (src/shield_config.cc).
-  if (Status s = readShieldConfig(root, source_, base_dir_, config.shield); !s.isOk()) {
+  if (Status s = readShieldConfig(root, source(), baseDir(), config.shield); !s.isOk()) {
     return s;
   }
   return config;
@@ -1093,7 +866,7 @@ Result<Config> loadConfig(const std::string& path) {
   if (file == nullptr) {
     const int error = errno;
     return Status(error == ENOENT ? StatusCode::kNotFound : StatusCode::kUnavailable,
-                  "cannot open config " + quote(path) + ": " + std::strerror(error));
+                  "cannot open config " + quoteText(path) + ": " + std::strerror(error));
   }
   std::string text;
   char buffer[65536];
@@ -1104,7 +877,7 @@ Result<Config> loadConfig(const std::string& path) {
   const bool failed = std::ferror(file) != 0;
   std::fclose(file);
   if (failed) {
-    return unavailable("cannot read config " + quote(path));
+    return unavailable("cannot read config " + quoteText(path));
   }
   return parseWithBase(text, path, std::filesystem::path(path).parent_path());
 }
@@ -1218,8 +991,8 @@ ConfigDiff diffConfig(const Config& running, const Config& next) {
     diff.applied.emplace_back("balancer.previous_secret: changed");
   }
   if (a.secret_file != b.secret_file) {
-    diff.applied.push_back("balancer.secret_file: " + quote(a.secret_file) + " -> " +
-                           quote(b.secret_file));
+    diff.applied.push_back("balancer.secret_file: " + quoteText(a.secret_file) + " -> " +
+                           quoteText(b.secret_file));
   }
   const HealthConfig& ha = running.health;
   const HealthConfig& hb = next.health;

@@ -8,6 +8,7 @@
 
 #include "lb/dispatcher.h"
 #include "src/control/burst_histogram.h"
+#include "src/snapshot_builder.h"  // shield control: shared with `sipshield replay`
 #if SIPSHIELD_HAVE_DPDK  // dpdk backend (issue 5)
 #include "src/io/dpdk/dpdk_backend.h"
 #endif
@@ -43,14 +44,11 @@ lb::HealthPolicy healthPolicy(const HealthConfig& health) {
   return policy;
 }
 
+// --- shield control: the signer is made by src/snapshot_builder (shared with replay) ---
 Result<std::shared_ptr<const lb::BranchSigner>> makeSigner(const BalancerConfig& balancer) {
-  // Key ids rotate with the secret: the previous secret verifies with id 0, the current with 1.
-  auto signer = lb::BranchSigner::create(balancer.secret, 1, balancer.previous_secret, 0);
-  if (!signer.ok()) {
-    return invalidArgument("balancer.secret: " + signer.status().message());
-  }
-  return std::make_shared<const lb::BranchSigner>(std::move(signer.value()));
+  return makeBranchSigner(balancer);
 }
+// --- end shield control ---
 
 }  // namespace
 
@@ -62,7 +60,17 @@ uint64_t monotonicMs() {
 
 Daemon::Daemon(Config config, std::string config_path)
     : config_(std::move(config)), config_path_(std::move(config_path)),
-      control_(std::make_unique<control::ControlPlane>(*this)) {}
+      control_(std::make_unique<control::ControlPlane>(*this)) {
+  // --- shield control ---
+  shield_control_ = std::make_unique<ShieldControl>(
+      pipelines_, [this] { return config_.shield.rules.get(); },
+      [this] { (void)publishSnapshot(); }, control_->events(), monotonicMs);
+  shield_control_->addCommands(control_->commands());
+  control_->addCounterGroupSource([this](std::vector<control::CounterGroup>& groups) {
+    shield_control_->appendCounterGroups(groups);
+  });
+  // --- end shield control ---
+}
 
 void Daemon::logEvent(std::string_view kind, std::string_view detail) {
   control_->events().log(kind, detail);
@@ -102,9 +110,7 @@ Status Daemon::start() {
     return signer.status();
   }
   signer_ = signer.value();
-  tag_seed_ = lb::hashCallId(std::string_view(
-      reinterpret_cast<const char*>(config_.balancer.secret.data()),
-      config_.balancer.secret.size()));
+  tag_seed_ = replyTagSeed(config_.balancer);  // shield control: shared with replay
 
   io::UringBackendConfig io_config;
   io_config.workers = config_.server.workers == 0
@@ -214,25 +220,27 @@ Status Daemon::applyBackends(const std::vector<BackendConfig>& backends, uint64_
 }
 
 Status Daemon::publishSnapshot() {
-  auto dispatch = pool_->buildSnapshot();
-  if (!dispatch.ok()) {
-    return invalidArgument("balancer.maglev_table_size: " + dispatch.status().message());
+  // --- shield control: built by src/snapshot_builder (shared with `sipshield replay`), with
+  // the operator's bans ---
+  if (!publisher_ || !pool_) {
+    return Status::ok();  // not started yet: start() publishes the first snapshot
   }
-  auto snapshot = std::make_unique<RuntimeSnapshot>();
-  snapshot->dispatch = std::shared_ptr<const lb::DispatchSnapshot>(std::move(dispatch.value()));
-  for (const lb::BackendStatus& b : pool_->status()) {
-    snapshot->backend_addresses.push_back(
-        net::Endpoint::parse(b.address).value_or(net::Endpoint{}));
+  SnapshotInputs inputs;
+  inputs.config = &config_;
+  inputs.pool = pool_.get();
+  inputs.locals = &locals_;
+  inputs.signer = signer_;
+  inputs.tag_seed = tag_seed_;
+  inputs.operator_bans = shield_control_->operatorBans();
+  inputs.version = version_ + 1;
+  auto snapshot = buildRuntimeSnapshot(inputs);
+  if (!snapshot.isOk()) {
+    return snapshot.status();
   }
-  snapshot->locals = locals_;
-  snapshot->signer = signer_;
-  snapshot->key_kind = toKeyKind(config_.balancer.key);
-  snapshot->record_route = config_.balancer.record_route;
-  snapshot->tag_seed = tag_seed_;
-  snapshot->shield = config_.shield.rules;  // DoS-shield rules (issue 4); state stays per worker
-  snapshot->version = ++version_;
-  publisher_->publish(std::move(snapshot));
+  ++version_;
+  publisher_->publish(std::move(snapshot.value()));
   return Status::ok();
+  // --- end shield control ---
 }
 
 void Daemon::controlTick(uint64_t now_ms) {
@@ -281,6 +289,7 @@ void Daemon::controlTick(uint64_t now_ms) {
   (void)affinity_->sweepExpired(now_ms, sweep_cursor_, std::min(kSweepBuckets, buckets));
   sweep_cursor_ = (sweep_cursor_ + kSweepBuckets) % buckets;
   publisher_->reclaim();
+  shield_control_->tick(now_ms);  // shield control: ban events, expiry (issue 4)
   control_->tick(now_ms);  // control socket commands, metrics snapshot (issue 6)
 }
 

@@ -17,6 +17,7 @@
 #include "src/io/uring/uring_backend.h"
 #include "src/pipeline.h"
 #include "src/runtime.h"
+#include "src/shield_control.h"  // shield control (issue 4)
 #include "src/status.h"
 
 namespace sipshield {
@@ -79,6 +80,11 @@ class Daemon {
   // commands such as top/bans/rules) and counter-group sources. Control thread only.
   [[nodiscard]] control::ControlPlane& control() { return *control_; }
   // --- end control plane ---
+  // --- shield control ---
+  // shieldControl is the DoS shield's control side: operator bans, the top/bans/rules
+  // commands, shield counter groups and ban events. Control thread only.
+  [[nodiscard]] ShieldControl& shieldControl() { return *shield_control_; }
+  // --- end shield control ---
   // requestStop makes runUntilSignalled return (any thread).
   void requestStop() { stop_requested_.store(true); }
 
@@ -116,6 +122,10 @@ class Daemon {
   std::unique_ptr<control::ControlPlane> control_;
   std::vector<const control::BurstHistogram*> burst_histograms_;  // owned by io_, per worker
   std::map<std::string, bool, std::less<>> drain_override_;  // by backend name, from drain()
+  // --- shield control ---
+  // Made in the constructor (after control_) so its commands are registered at once.
+  std::unique_ptr<ShieldControl> shield_control_;
+  // --- end shield control ---
 };
 
 // monotonicMs reads CLOCK_MONOTONIC in milliseconds.

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <initializer_list>
 
+#include "src/toml_reader.h"
+
 namespace sipshield {
 namespace {
 
@@ -16,189 +18,57 @@ using filters::RuleAction;
 using filters::RuleHeader;
 using filters::TrustClass;
 
-std::string join(std::string_view path, std::string_view key) {
-  std::string out(path);
-  out += '.';
-  out += key;
-  return out;
-}
-
-std::string indexed(std::string_view path, size_t i) {
-  return std::string(path) + "[" + std::to_string(i) + "]";
-}
-
-std::string shown(const toml::node& node) {
-  if (const auto* s = node.as_string()) {
-    std::string out = "\"";
-    out.append(s->get(), 0, 60);
-    out += '"';
-    return out;
-  }
-  if (const auto* i = node.as_integer()) {
-    return std::to_string(i->get());
-  }
-  if (const auto* f = node.as_floating_point()) {
-    return std::to_string(f->get());
-  }
-  if (const auto* b = node.as_boolean()) {
-    return b->get() ? "true" : "false";
-  }
-  return node.is_array() ? "an array" : (node.is_table() ? "a table" : "a date/time");
-}
-
 // Reader walks [shield], stopping at the first error with the config loader's message shape:
 // "<source>:<line>: <dotted.key>: <problem>".
-class Reader {
+class Reader : private TomlReader {
  public:
   Reader(std::string_view source, std::filesystem::path base_dir)
-      : source_(source), base_dir_(std::move(base_dir)) {}
+      : TomlReader(source, std::move(base_dir), MessageStyle::Basic) {}
 
   Status run(const toml::table& shield, filters::ShieldRules& rules);
 
  private:
-  using Keys = std::initializer_list<std::string_view>;
-
-  Status error(const toml::source_region& where, std::string_view path,
-               std::string_view message) const {
-    std::string text(source_);
-    if (where.begin.line > 0) {
-      text += ':' + std::to_string(where.begin.line);
+  // subTable returns the table [shield.<key>], or null when it is absent or not a table; the
+  // latter is recorded in `status`, which run reports after the tables that are fine.
+  const toml::table* subTable(const toml::table& shield, std::string_view key,
+                              Status& status) const {
+    const toml::table* table = nullptr;
+    if (Status s = getTable(shield, "shield", key, table); !s.isOk()) {
+      status = std::move(s);
     }
-    text += ": ";
-    text += path;
-    text += ": ";
-    text += message;
-    return invalidArgument(std::move(text));
-  }
-  Status error(const toml::node& node, std::string_view path, std::string_view message) const {
-    return error(node.source(), path, message);
-  }
-
-  Status checkKeys(const toml::table& table, std::string_view path, Keys known) const {
-    for (auto&& [key, value] : table) {
-      if (std::find(known.begin(), known.end(), key.str()) != known.end()) {
-        continue;
-      }
-      std::string message = value.is_table() ? "unknown table" : "unknown key";
-      for (std::string_view candidate : known) {
-        const size_t shorter = std::min(candidate.size(), key.str().size());
-        if (shorter >= 4 && key.str().substr(0, shorter) == candidate.substr(0, shorter)) {
-          message += " (did you mean \"" + std::string(candidate) + "\"?)";
-          break;
-        }
-      }
-      return error(key.source(), join(path, key.str()), message);
-    }
-    return Status::ok();
-  }
-
-  const toml::table* subTable(const toml::table& parent, std::string_view key, Status& status,
-                              std::string_view path) const {
-    const toml::node* node = parent.get(key);
-    if (node == nullptr) {
-      return nullptr;
-    }
-    if (!node->is_table()) {
-      status = error(*node, join(path, key), "must be a table, got " + shown(*node));
-      return nullptr;
-    }
-    return node->as_table();
-  }
-
-  template <typename T>
-  Status readInt(const toml::table& t, std::string_view path, std::string_view key, int64_t lo,
-                 int64_t hi, T& out) const {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) {
-      return Status::ok();
-    }
-    const auto* v = node->as_integer();
-    if (v == nullptr || v->get() < lo || v->get() > hi) {
-      return error(*node, join(path, key),
-                   "must be an integer " + std::to_string(lo) + ".." + std::to_string(hi) +
-                       ", got " + shown(*node));
-    }
-    out = static_cast<T>(v->get());
-    return Status::ok();
-  }
-
-  Status readNumber(const toml::table& t, std::string_view path, std::string_view key, double lo,
-                    double hi, double& out) const {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) {
-      return Status::ok();
-    }
-    double value = 0;
-    if (const auto* i = node->as_integer()) {
-      value = static_cast<double>(i->get());
-    } else if (const auto* f = node->as_floating_point()) {
-      value = f->get();
-    } else {
-      return error(*node, join(path, key), "must be a number, got " + shown(*node));
-    }
-    if (!(value >= lo && value <= hi)) {
-      return error(*node, join(path, key),
-                   "must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
-                       shown(*node));
-    }
-    out = value;
-    return Status::ok();
-  }
-
-  Status readBool(const toml::table& t, std::string_view path, std::string_view key,
-                  bool& out) const {
-    const toml::node* node = t.get(key);
-    if (node == nullptr) {
-      return Status::ok();
-    }
-    const auto* v = node->as_boolean();
-    if (v == nullptr) {
-      return error(*node, join(path, key), "must be true or false, got " + shown(*node));
-    }
-    out = v->get();
-    return Status::ok();
+    return table;
   }
 
   // readStrings reads an array of strings, or one string as an array of one.
   Status readStrings(const toml::table& t, std::string_view path, std::string_view key,
-                     std::vector<std::pair<std::string, const toml::node*>>& out) const {
-    out.clear();
-    const toml::node* node = t.get(key);
-    if (node == nullptr) {
-      return Status::ok();
-    }
-    if (const auto* s = node->as_string()) {
-      out.emplace_back(s->get(), node);
-      return Status::ok();
-    }
-    const auto* array = node->as_array();
-    if (array == nullptr) {
-      return error(*node, join(path, key), "must be an array of strings, got " + shown(*node));
-    }
-    for (size_t i = 0; i < array->size(); ++i) {
-      const toml::node& element = *array->get(i);
-      const auto* s = element.as_string();
-      if (s == nullptr) {
-        return error(element, indexed(join(path, key), i),
-                     "must be a string, got " + shown(element));
+                     std::vector<StringAt>& out) const {
+    return TomlReader::readStrings(t, path, key, SingleString::AsList, out);
+  }
+
+  // rejectUnknownKeys returns "unknown key" (never a hint) at the first key of `t` not in
+  // `keys`.
+  Status rejectUnknownKeys(const toml::table& t, std::string_view path,
+                           const std::vector<std::string_view>& keys) const {
+    for (auto&& [key, value] : t) {
+      if (std::find(keys.begin(), keys.end(), key.str()) == keys.end()) {
+        return errorAt(key.source(), joinPath(path, key.str()), "unknown key");
       }
-      out.emplace_back(s->get(), &element);
     }
     return Status::ok();
   }
 
   Status readPrefixes(const toml::table& t, std::string_view path, std::string_view key,
                       std::vector<filters::Prefix>& out) const {
-    std::vector<std::pair<std::string, const toml::node*>> texts;
+    std::vector<StringAt> texts;
     if (Status s = readStrings(t, path, key, texts); !s.isOk()) {
       return s;
     }
     for (size_t i = 0; i < texts.size(); ++i) {
       filters::Prefix prefix;
-      const std::string why = filters::parsePrefix(texts[i].first, prefix);
+      const std::string why = filters::parsePrefix(texts[i].text, prefix);
       if (!why.empty()) {
-        return error(*texts[i].second, indexed(join(path, key), i),
-                     "bad prefix \"" + texts[i].first + "\": " + why);
+        return errorAt(*texts[i].node, indexPath(joinPath(path, key), i),
+                       "bad prefix \"" + texts[i].text + "\": " + why);
       }
       out.push_back(prefix);
     }
@@ -208,19 +78,16 @@ class Reader {
   // readPrefixFiles reads files of one CIDR prefix per line ('#' starts a comment).
   Status readPrefixFiles(const toml::table& t, std::string_view path, std::string_view key,
                          std::vector<filters::Prefix>& out) const {
-    std::vector<std::pair<std::string, const toml::node*>> files;
+    std::vector<StringAt> files;
     if (Status s = readStrings(t, path, key, files); !s.isOk()) {
       return s;
     }
     for (size_t i = 0; i < files.size(); ++i) {
-      std::filesystem::path file = files[i].first;
-      if (file.is_relative() && !base_dir_.empty()) {
-        file = base_dir_ / file;
-      }
+      const std::filesystem::path file = resolve(files[i].text);
       std::ifstream in(file);
       if (!in) {
-        return error(*files[i].second, indexed(join(path, key), i),
-                     "cannot open \"" + file.string() + "\"");
+        return errorAt(*files[i].node, indexPath(joinPath(path, key), i),
+                       "cannot open \"" + file.string() + "\"");
       }
       std::string line;
       size_t number = 0;
@@ -240,9 +107,9 @@ class Reader {
         filters::Prefix prefix;
         const std::string why = filters::parsePrefix(text, prefix);
         if (!why.empty()) {
-          return error(*files[i].second, indexed(join(path, key), i),
-                       file.string() + ":" + std::to_string(number) + ": bad prefix \"" +
-                           std::string(text) + "\": " + why);
+          return errorAt(*files[i].node, indexPath(joinPath(path, key), i),
+                         file.string() + ":" + std::to_string(number) + ": bad prefix \"" +
+                             std::string(text) + "\": " + why);
         }
         out.push_back(prefix);
       }
@@ -252,7 +119,7 @@ class Reader {
 
   Status readMethods(const toml::table& t, std::string_view path, std::string_view key,
                      uint8_t& out) const {
-    std::vector<std::pair<std::string, const toml::node*>> names;
+    std::vector<StringAt> names;
     if (Status s = readStrings(t, path, key, names); !s.isOk()) {
       return s;
     }
@@ -261,7 +128,7 @@ class Reader {
     }
     uint8_t mask = 0;
     for (size_t i = 0; i < names.size(); ++i) {
-      std::string name = names[i].first;
+      std::string name = names[i].text;
       std::transform(name.begin(), name.end(), name.begin(),
                      [](char c) { return static_cast<char>(std::tolower(c)); });
       if (name == "any") {
@@ -277,9 +144,10 @@ class Reader {
       } else if (name == "response" || name == "responses") {
         mask |= filters::bit(MethodClass::Response);
       } else {
-        return error(*names[i].second, indexed(join(path, key), i),
-                     "must be one of \"INVITE\", \"REGISTER\", \"OPTIONS\", \"other\", "
-                     "\"response\", \"any\"; got \"" + names[i].first + "\"");
+        return errorAt(*names[i].node, indexPath(joinPath(path, key), i),
+                       "must be one of \"INVITE\", \"REGISTER\", \"OPTIONS\", \"other\", "
+                       "\"response\", \"any\"; got \"" +
+                           names[i].text + "\"");
       }
     }
     out = mask;
@@ -287,7 +155,7 @@ class Reader {
   }
 
   Status readTrust(const toml::table& t, std::string_view path, uint8_t& out) const {
-    std::vector<std::pair<std::string, const toml::node*>> names;
+    std::vector<StringAt> names;
     if (Status s = readStrings(t, path, "trust", names); !s.isOk()) {
       return s;
     }
@@ -296,7 +164,7 @@ class Reader {
     }
     uint8_t mask = 0;
     for (size_t i = 0; i < names.size(); ++i) {
-      const std::string& name = names[i].first;
+      const std::string& name = names[i].text;
       if (name == "any") {
         mask = filters::kAllTrustClasses;
       } else if (name == "trusted") {
@@ -306,9 +174,9 @@ class Reader {
       } else if (name == "unverified") {
         mask |= filters::bit(TrustClass::Unverified);
       } else {
-        return error(*names[i].second, indexed(join(path, "trust"), i),
-                     "must be \"trusted\", \"verified\", \"unverified\" or \"any\", got \"" +
-                         name + "\"");
+        return errorAt(
+            *names[i].node, indexPath(joinPath(path, "trust"), i),
+            "must be \"trusted\", \"verified\", \"unverified\" or \"any\", got \"" + name + "\"");
       }
     }
     out = mask;
@@ -330,8 +198,8 @@ class Reader {
       } else if (value == "log") {
         action.kind = ActionKind::Log;
       } else {
-        return error(*node, join(path, "action"),
-                     "must be \"drop\", \"ban\", \"reply\" or \"log\", got " + shown(*node));
+        return errorAt(*node, joinPath(path, "action"),
+                       "must be \"drop\", \"ban\", \"reply\" or \"log\", got " + describe(*node));
       }
     }
     if (Status s = readInt(t, path, "ban_seconds", 1, 30 * 86400, action.ban_seconds); !s.isOk()) {
@@ -356,9 +224,6 @@ class Reader {
   Status readScanner(const toml::table& t, filters::ScannerConfig& scanner) const;
   Status readRateLimit(const toml::table& t, std::string_view path,
                        filters::RateLimitRule& rule) const;
-
-  std::string_view source_;
-  std::filesystem::path base_dir_;
 };
 
 constexpr std::string_view kActionKeys[] = {
@@ -377,8 +242,8 @@ Status Reader::readAcl(const toml::table& t, filters::AclConfig& acl) const {
     const std::string_view k = key.str();
     if (k != "allow" && k != "deny" && k != "allow_files" && k != "deny_files" &&
         k != "default" && k != "dry_run") {
-      return error(key.source(), join(kPath, k),
-                   "unknown key (known: allow, deny, allow_files, deny_files, default, dry_run)");
+      return errorAt(key.source(), joinPath(kPath, k),
+                     "unknown key (known: allow, deny, allow_files, deny_files, default, dry_run)");
     }
   }
   if (Status s = readPrefixes(t, kPath, "allow", acl.allow); !s.isOk()) {
@@ -396,8 +261,8 @@ Status Reader::readAcl(const toml::table& t, filters::AclConfig& acl) const {
   if (const toml::node* node = t.get("default")) {
     const auto* s = node->as_string();
     if (s == nullptr || (s->get() != "allow" && s->get() != "deny")) {
-      return error(*node, join(kPath, "default"),
-                   "must be \"allow\" or \"deny\", got " + shown(*node));
+      return errorAt(*node, joinPath(kPath, "default"),
+                     "must be \"allow\" or \"deny\", got " + describe(*node));
     }
     acl.default_allow = s->get() == "allow";
   }
@@ -419,12 +284,13 @@ Status Reader::readScanner(const toml::table& t, filters::ScannerConfig& scanner
   if (const toml::node* node = t.get("patterns")) {
     const auto* array = node->as_array();
     if (array == nullptr) {
-      return error(*node, join(kPath, "patterns"),
-                   "must be an array of strings or {text, fields} tables, got " + shown(*node));
+      return errorAt(
+          *node, joinPath(kPath, "patterns"),
+          "must be an array of strings or {text, fields} tables, got " + describe(*node));
     }
     for (size_t i = 0; i < array->size(); ++i) {
       const toml::node& element = *array->get(i);
-      const std::string path = indexed(join(kPath, "patterns"), i);
+      const std::string path = indexPath(joinPath(kPath, "patterns"), i);
       filters::ScannerPattern pattern;
       pattern.fields = filters::kFieldUserAgent | filters::kFieldFrom | filters::kFieldTo;
       if (const auto* s = element.as_string()) {
@@ -435,10 +301,10 @@ Status Reader::readScanner(const toml::table& t, filters::ScannerConfig& scanner
         }
         const toml::node* text = table->get("text");
         if (text == nullptr || !text->is_string()) {
-          return error(element, join(path, "text"), "is required (a string)");
+          return errorAt(element, joinPath(path, "text"), "is required (a string)");
         }
         pattern.text = text->as_string()->get();
-        std::vector<std::pair<std::string, const toml::node*>> fields;
+        std::vector<StringAt> fields;
         if (Status s = readStrings(*table, path, "fields", fields); !s.isOk()) {
           return s;
         }
@@ -446,30 +312,30 @@ Status Reader::readScanner(const toml::table& t, filters::ScannerConfig& scanner
           pattern.fields = 0;
         }
         for (size_t f = 0; f < fields.size(); ++f) {
-          if (fields[f].first == "user-agent") {
+          if (fields[f].text == "user-agent") {
             pattern.fields |= filters::kFieldUserAgent;
-          } else if (fields[f].first == "from") {
+          } else if (fields[f].text == "from") {
             pattern.fields |= filters::kFieldFrom;
-          } else if (fields[f].first == "to") {
+          } else if (fields[f].text == "to") {
             pattern.fields |= filters::kFieldTo;
           } else {
-            return error(*fields[f].second, indexed(join(path, "fields"), f),
-                         "must be \"user-agent\", \"from\" or \"to\", got \"" + fields[f].first +
-                             "\"");
+            return errorAt(
+                *fields[f].node, indexPath(joinPath(path, "fields"), f),
+                "must be \"user-agent\", \"from\" or \"to\", got \"" + fields[f].text + "\"");
           }
         }
       } else {
-        return error(element, path, "must be a string or a {text, fields} table");
+        return errorAt(element, path, "must be a string or a {text, fields} table");
       }
       if (pattern.text.empty()) {
-        return error(element, path, "must not be empty");
+        return errorAt(element, path, "must not be empty");
       }
       scanner.patterns.push_back(std::move(pattern));
     }
     if (scanner.patterns.size() > filters::ScannerConfig::kMaxPatterns) {
-      return error(*node, join(kPath, "patterns"),
-                   "at most " + std::to_string(filters::ScannerConfig::kMaxPatterns) +
-                       " patterns in all (the defaults count)");
+      return errorAt(*node, joinPath(kPath, "patterns"),
+                     "at most " + std::to_string(filters::ScannerConfig::kMaxPatterns) +
+                         " patterns in all (the defaults count)");
     }
   }
   return readHeader(t, kPath, scanner.header);
@@ -479,15 +345,13 @@ Status Reader::readRateLimit(const toml::table& t, std::string_view path,
                              filters::RateLimitRule& rule) const {
   const auto keys = withActionKeys({"name", "methods", "trust", "key", "prefix_v4", "prefix_v6",
                                     "rate", "burst", "ban_after", "violation_window_s"});
-  for (auto&& [key, value] : t) {
-    if (std::find(keys.begin(), keys.end(), key.str()) == keys.end()) {
-      return error(key.source(), join(path, key.str()), "unknown key");
-    }
+  if (Status s = rejectUnknownKeys(t, path, keys); !s.isOk()) {
+    return s;
   }
   const toml::node* name = t.get("name");
   if (name == nullptr || !name->is_string() || name->as_string()->get().empty()) {
-    return error(name != nullptr ? name->source() : t.source(), join(path, "name"),
-                 "is required: a unique rule name (a string)");
+    return errorAt(name != nullptr ? name->source() : t.source(), joinPath(path, "name"),
+                   "is required: a unique rule name (a string)");
   }
   rule.header.name = name->as_string()->get();
   if (Status s = readMethods(t, path, "methods", rule.methods); !s.isOk()) {
@@ -506,8 +370,8 @@ Status Reader::readRateLimit(const toml::table& t, std::string_view path,
     } else if (value == "global") {
       rule.key = filters::RateKey::Global;
     } else {
-      return error(*node, join(path, "key"),
-                   "must be \"source\", \"prefix\" or \"global\", got " + shown(*node));
+      return errorAt(*node, joinPath(path, "key"),
+                     "must be \"source\", \"prefix\" or \"global\", got " + describe(*node));
     }
   }
   if (Status s = readInt(t, path, "prefix_v4", 1, 32, rule.prefix_v4); !s.isOk()) {
@@ -519,8 +383,8 @@ Status Reader::readRateLimit(const toml::table& t, std::string_view path,
   const toml::node* rate = t.get("rate");
   const toml::node* burst = t.get("burst");
   if (rate == nullptr || burst == nullptr) {
-    return error(t.source(), path,
-                 "needs rate (packets per second) and burst (packets the bucket holds)");
+    return errorAt(t.source(), path,
+                   "needs rate (packets per second) and burst (packets the bucket holds)");
   }
   if (Status s = readNumber(t, path, "rate", 0.001, 1e9, rule.rate); !s.isOk()) {
     return s;
@@ -539,8 +403,8 @@ Status Reader::readRateLimit(const toml::table& t, std::string_view path,
     return s;
   }
   if (rule.key == filters::RateKey::Global && rule.header.action.kind == ActionKind::Ban) {
-    return error(t.get("action")->source(), join(path, "action"),
-                 "a global ceiling has no single source to ban; use \"drop\" or \"reply\"");
+    return errorAt(t.get("action")->source(), joinPath(path, "action"),
+                   "a global ceiling has no single source to ban; use \"drop\" or \"reply\"");
   }
   return Status::ok();
 }
@@ -562,12 +426,12 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
     return s;
   }
   Status status;
-  if (const toml::table* t = subTable(shield, "acl", status, "shield")) {
+  if (const toml::table* t = subTable(shield, "acl", status)) {
     if (Status s = readAcl(*t, rules.acl); !s.isOk()) {
       return s;
     }
   }
-  if (const toml::table* t = subTable(shield, "bans", status, "shield")) {
+  if (const toml::table* t = subTable(shield, "bans", status)) {
     if (Status s = checkKeys(*t, "shield.bans", {"dry_run"}); !s.isOk()) {
       return s;
     }
@@ -575,7 +439,7 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       return s;
     }
   }
-  if (const toml::table* t = subTable(shield, "verify", status, "shield")) {
+  if (const toml::table* t = subTable(shield, "verify", status)) {
     constexpr std::string_view p = "shield.verify";
     if (Status s = checkKeys(*t, p, {"by_authorization", "by_ack", "ttl_s"}); !s.isOk()) {
       return s;
@@ -590,16 +454,13 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       return s;
     }
   }
-  if (const toml::table* t = subTable(shield, "sanity", status, "shield")) {
+  if (const toml::table* t = subTable(shield, "sanity", status)) {
     constexpr std::string_view p = "shield.sanity";
     filters::SanityConfig& c = rules.sanity;
-    const auto keys = withActionKeys({"enabled", "max_message_bytes", "methods",
-                                      "min_max_forwards", "max_max_forwards",
-                                      "require_max_forwards", "max_via"});
-    for (auto&& [key, value] : *t) {
-      if (std::find(keys.begin(), keys.end(), key.str()) == keys.end()) {
-        return error(key.source(), join(p, key.str()), "unknown key");
-      }
+    const auto keys = withActionKeys({"enabled", "max_message_bytes", "methods", "min_max_forwards",
+                                      "max_max_forwards", "require_max_forwards", "max_via"});
+    if (Status s = rejectUnknownKeys(*t, p, keys); !s.isOk()) {
+      return s;
     }
     if (Status s = readBool(*t, p, "enabled", c.enabled); !s.isOk()) {
       return s;
@@ -608,19 +469,19 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
         !s.isOk()) {
       return s;
     }
-    std::vector<std::pair<std::string, const toml::node*>> methods;
+    std::vector<StringAt> methods;
     if (Status s = readStrings(*t, p, "methods", methods); !s.isOk()) {
       return s;
     }
     if (!methods.empty()) {
       c.allowed_methods = 0;
       for (size_t i = 0; i < methods.size(); ++i) {
-        const parser::Method m = parser::classifyMethod(methods[i].first);
-        if (m == parser::Method::Other && methods[i].first != "other") {
-          return error(*methods[i].second, indexed(join(p, "methods"), i),
-                       "unknown method \"" + methods[i].first +
-                           "\" (methods are upper case, e.g. \"INVITE\"; \"other\" allows "
-                           "every extension method)");
+        const parser::Method m = parser::classifyMethod(methods[i].text);
+        if (m == parser::Method::Other && methods[i].text != "other") {
+          return errorAt(*methods[i].node, indexPath(joinPath(p, "methods"), i),
+                         "unknown method \"" + methods[i].text +
+                             "\" (methods are upper case, e.g. \"INVITE\"; \"other\" allows "
+                             "every extension method)");
         }
         c.allowed_methods |= filters::methodBit(m);
       }
@@ -632,7 +493,7 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       return s;
     }
     if (c.min_max_forwards > c.max_max_forwards) {
-      return error(*t, p, "min_max_forwards must be <= max_max_forwards");
+      return errorAt(*t, p, "min_max_forwards must be <= max_max_forwards");
     }
     if (Status s = readBool(*t, p, "require_max_forwards", c.require_max_forwards); !s.isOk()) {
       return s;
@@ -644,27 +505,23 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       return s;
     }
   }
-  if (const toml::table* t = subTable(shield, "scanner", status, "shield")) {
+  if (const toml::table* t = subTable(shield, "scanner", status)) {
     const auto keys = withActionKeys({"enabled", "defaults", "patterns"});
-    for (auto&& [key, value] : *t) {
-      if (std::find(keys.begin(), keys.end(), key.str()) == keys.end()) {
-        return error(key.source(), join("shield.scanner", key.str()), "unknown key");
-      }
+    if (Status s = rejectUnknownKeys(*t, "shield.scanner", keys); !s.isOk()) {
+      return s;
     }
     if (Status s = readScanner(*t, rules.scanner); !s.isOk()) {
       return s;
     }
   }
-  if (const toml::table* t = subTable(shield, "flood", status, "shield")) {
+  if (const toml::table* t = subTable(shield, "flood", status)) {
     constexpr std::string_view p = "shield.flood";
     filters::FloodConfig& c = rules.flood;
     c.enabled = true;  // a [shield.flood] table turns it on unless enabled = false
-    const auto keys = withActionKeys({"enabled", "window_ms", "source_threshold",
-                                      "prefix_threshold", "prefix_v4", "prefix_v6"});
-    for (auto&& [key, value] : *t) {
-      if (std::find(keys.begin(), keys.end(), key.str()) == keys.end()) {
-        return error(key.source(), join(p, key.str()), "unknown key");
-      }
+    const auto keys = withActionKeys(
+        {"enabled", "window_ms", "source_threshold", "prefix_threshold", "prefix_v4", "prefix_v6"});
+    if (Status s = rejectUnknownKeys(*t, p, keys); !s.isOk()) {
+      return s;
     }
     if (Status s = readBool(*t, p, "enabled", c.enabled); !s.isOk()) {
       return s;
@@ -690,16 +547,14 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       return s;
     }
   }
-  if (const toml::table* t = subTable(shield, "hop_count", status, "shield")) {
+  if (const toml::table* t = subTable(shield, "hop_count", status)) {
     constexpr std::string_view p = "shield.hop_count";
     filters::HopCountConfig& c = rules.hop_count;
     c.enabled = true;
-    const auto keys = withActionKeys({"enabled", "prefix_v4", "prefix_v6", "tolerance",
-                                      "min_samples"});
-    for (auto&& [key, value] : *t) {
-      if (std::find(keys.begin(), keys.end(), key.str()) == keys.end()) {
-        return error(key.source(), join(p, key.str()), "unknown key");
-      }
+    const auto keys =
+        withActionKeys({"enabled", "prefix_v4", "prefix_v6", "tolerance", "min_samples"});
+    if (Status s = rejectUnknownKeys(*t, p, keys); !s.isOk()) {
+      return s;
     }
     if (Status s = readBool(*t, p, "enabled", c.enabled); !s.isOk()) {
       return s;
@@ -720,16 +575,14 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       return s;
     }
   }
-  if (const toml::table* t = subTable(shield, "overload", status, "shield")) {
+  if (const toml::table* t = subTable(shield, "overload", status)) {
     constexpr std::string_view p = "shield.overload";
     filters::OverloadConfig& c = rules.overload;
     c.enabled = true;
-    const auto keys = withActionKeys({"enabled", "enter_fullness", "exit_fullness",
-                                      "shed_methods", "shed_verified"});
-    for (auto&& [key, value] : *t) {
-      if (std::find(keys.begin(), keys.end(), key.str()) == keys.end()) {
-        return error(key.source(), join(p, key.str()), "unknown key");
-      }
+    const auto keys = withActionKeys(
+        {"enabled", "enter_fullness", "exit_fullness", "shed_methods", "shed_verified"});
+    if (Status s = rejectUnknownKeys(*t, p, keys); !s.isOk()) {
+      return s;
     }
     if (Status s = readBool(*t, p, "enabled", c.enabled); !s.isOk()) {
       return s;
@@ -741,7 +594,7 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       return s;
     }
     if (c.exit_fullness >= c.enter_fullness) {
-      return error(*t, p, "exit_fullness must be below enter_fullness (hysteresis)");
+      return errorAt(*t, p, "exit_fullness must be below enter_fullness (hysteresis)");
     }
     if (Status s = readMethods(*t, p, "shed_methods", c.shed_methods); !s.isOk()) {
       return s;
@@ -759,11 +612,11 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
   if (const toml::node* node = shield.get("rate_limit")) {
     const auto* array = node->as_array();
     if (array == nullptr || !array->is_array_of_tables()) {
-      return error(*node, "shield.rate_limit",
-                   "must be an array of tables ([[shield.rate_limit]]), got " + shown(*node));
+      return errorAt(*node, "shield.rate_limit",
+                     "must be an array of tables ([[shield.rate_limit]]), got " + describe(*node));
     }
     for (size_t i = 0; i < array->size(); ++i) {
-      const std::string path = indexed("shield.rate_limit", i);
+      const std::string path = indexPath("shield.rate_limit", i);
       filters::RateLimitRule rule;
       const toml::table& t = *array->get(i)->as_table();
       if (Status s = readRateLimit(t, path, rule); !s.isOk()) {
@@ -771,15 +624,15 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       }
       for (const filters::RateLimitRule& other : rules.rate_limits) {
         if (other.header.name == rule.header.name) {
-          return error(*t.get("name"), join(path, "name"),
-                       "rule name \"" + rule.header.name + "\" is used twice");
+          return errorAt(*t.get("name"), joinPath(path, "name"),
+                         "rule name \"" + rule.header.name + "\" is used twice");
         }
       }
       for (std::string_view builtin :
            {"acl", "bans", "flood", "hop_count", "sanity", "scanner", "overload"}) {
         if (rule.header.name == builtin) {
-          return error(*t.get("name"), join(path, "name"),
-                       "\"" + rule.header.name + "\" is the name of a built-in rule");
+          return errorAt(*t.get("name"), joinPath(path, "name"),
+                         "\"" + rule.header.name + "\" is the name of a built-in rule");
         }
       }
       rules.rate_limits.push_back(std::move(rule));
@@ -789,13 +642,13 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
                                    &rules.hop_count.header}) {
     if (header->action.kind == ActionKind::Reply) {
       const std::string key = "shield." + header->name + ".action";
-      return error(shield.source(), key,
-                   "\"reply\" is not possible here: this stage runs before the message is "
-                   "parsed; use \"drop\" or \"ban\"");
+      return errorAt(shield.source(), key,
+                     "\"reply\" is not possible here: this stage runs before the message is "
+                     "parsed; use \"drop\" or \"ban\"");
     }
   }
   if (std::string why = rules.finalize(); !why.empty()) {
-    return error(shield.source(), "shield", why);
+    return errorAt(shield.source(), "shield", why);
   }
   return Status::ok();
 }
