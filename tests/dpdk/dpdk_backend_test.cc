@@ -280,6 +280,7 @@ TEST(DpdkBackend, CaptureInCaptureOutMatchesPipeline) {
     pcap_dump(reinterpret_cast<u_char*>(dumper), &header, frame.data());
   }
   pcap_dump_close(dumper);
+  pcap_close(dead);
   std::vector<Bytes> input;
   char error[PCAP_ERRBUF_SIZE];
   pcap_t* reader = pcap_open_offline(in_path.c_str(), error);
