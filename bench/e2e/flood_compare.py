@@ -17,7 +17,6 @@ Needs root (raw socket). Loopback only; every process is bounded and stopped by 
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
-from harness import Failure, Shield, Sipp, SCENARIOS, uac  # noqa: E402
+from harness import Failure, Shield, Sipp, SCENARIOS, terminate, uac  # noqa: E402
 from flood_test import HEAVY_INDEX, PHASE1_SOURCES, PHASE2_PACKETS, PHASE2_SECONDS  # noqa: E402
 from flood_test import PHASE2_SOURCES, SHIELD  # noqa: E402
 
@@ -101,13 +100,7 @@ class Kamailio:
         raise Failure("kamailio did not listen within 10 s")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 10)
         self.log.close()
 
 

@@ -14,25 +14,14 @@
 #include "src/config.h"
 #include "src/packet.h"
 #include "src/pipeline.h"
+#include "tests/filters/shield_test_messages.h"
 #include "src/runtime.h"
 
 namespace sipshield {
 namespace {
 
-net::Endpoint ep(std::string_view text) { return net::Endpoint::parse(text).value(); }
-
-std::string invite(int n, std::string_view ua = "Kestrel Softphone 4.2") {
-  const std::string id = std::to_string(n);
-  return "INVITE sip:bob@192.0.2.10 SIP/2.0\r\n"
-         "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-" + id + "\r\n"
-         "Max-Forwards: 70\r\n"
-         "From: <sip:alice@example.com>;tag=a" + id + "\r\n"
-         "To: <sip:bob@example.com>\r\n"
-         "Call-ID: call-" + id + "@test\r\n"
-         "CSeq: 1 INVITE\r\n"
-         "User-Agent: " + std::string(ua) + "\r\n"
-         "Content-Length: 0\r\n\r\n";
-}
+using testing::ep;
+using testing::invite;
 
 // Shield is a Pipeline with one backend, fed one datagram per burst on a fake clock.
 class Shield {

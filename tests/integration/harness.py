@@ -19,6 +19,20 @@ class Failure(Exception):
     pass
 
 
+def terminate(proc, timeout):
+    """SIGTERM a process we started, SIGKILL it after `timeout` s. True if it stopped in time."""
+    if proc.poll() is not None:
+        return True
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+
+
 def check(condition, message):
     if not condition:
         raise Failure(message)
@@ -45,13 +59,7 @@ class Sipp:
             raise Failure(f"{self.name}: sipp did not finish in {timeout}s")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 5)
         self.out.close()
 
     def kill(self):
@@ -156,14 +164,8 @@ class Shield:
 
     def stop(self):
         """SIGTERM, then the final JSON report (counters, backends)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise Failure("sipshield did not stop on SIGTERM within 10s")
+        if not terminate(self.proc, 10):
+            raise Failure("sipshield did not stop on SIGTERM within 10s")
         self.log.close()
         import json
         for line in reversed(self.events().splitlines()):
