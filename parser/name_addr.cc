@@ -5,6 +5,36 @@
 #include "parser/lexer.h"
 
 namespace sipshield::parser {
+namespace {
+
+// firstParamIsTag is findParam(params, "tag") for the shape nearly every From/To has: the
+// tag is the first parameter and its value a plain token. Returns false (without a verdict)
+// for anything else, and the caller runs findParam.
+bool firstParamIsTag(const char* p, Span params, Span& tag) {
+  if (params.length < 5) {
+    return false;
+  }
+  const char* s = p + params.offset;
+  uint32_t word;
+  std::memcpy(&word, s + 1, sizeof(word));
+  uint32_t expected;
+  std::memcpy(&expected, "tag=", sizeof(expected));
+  // Fold only the three letters (bytes 0..2 of the word): '=' must match exactly.
+  if ((word | 0x00202020u) != expected) {
+    return false;
+  }
+  if (params.length > 5 && s[5] == '"') {
+    return false;  // quoted: findParam reads the quoted-string
+  }
+  uint32_t i = 5;
+  while (i < params.length && s[i] != ';' && s[i] != ',' && !isLws(s[i])) {
+    ++i;
+  }
+  tag = {params.offset + 5, i - 5};
+  return true;
+}
+
+}  // namespace
 
 // from-spec = ( name-addr / addr-spec ) *( SEMI from-param )       (RFC 3261 §25.1)
 // name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
@@ -77,7 +107,9 @@ bool parseNameAddr(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out)
     while (out.params.length > 0 && isLws(p[out.params.end() - 1])) {
       --out.params.length;
     }
-    (void)findParam(buffer, out.params, "tag", out.tag);
+    if (!firstParamIsTag(p, out.params, out.tag)) {
+      (void)findParam(buffer, out.params, "tag", out.tag);
+    }
   }
   return true;
 }

@@ -10,6 +10,21 @@ bool parseDecimal(ByteView buffer, Span digits, uint64_t max, uint64_t& out) {
   }
   uint64_t value = 0;
   const char* p = buffer.data + digits.offset;
+  // Up to 19 digits cannot overflow 64 bits: check the bound once at the end (the common,
+  // short numbers then cost no division per digit).
+  if (digits.length <= 19) {
+    for (uint32_t i = 0; i < digits.length; ++i) {
+      if (!isDigit(p[i])) {
+        return false;
+      }
+      value = value * 10 + static_cast<uint64_t>(p[i] - '0');
+    }
+    if (value > max) {
+      return false;
+    }
+    out = value;
+    return true;
+  }
   for (uint32_t i = 0; i < digits.length; ++i) {
     if (!isDigit(p[i])) {
       return false;

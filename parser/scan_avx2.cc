@@ -1,13 +1,19 @@
 #include <immintrin.h>
 
+#include <cstdint>
+#include <cstring>
+
 #include "parser/char_class.h"
+#include "parser/header_lookup.h"
 #include "parser/scan_kernel.h"
+#include "parser/scan_steps.h"
+#include "parser/sip_message.h"
 
 namespace sipshield::parser {
 namespace {
 
 // specialMask32 / nonTokenMask32: one bit per byte of `v`, as classifyBlockScalar defines.
-__attribute__((target("avx2"))) inline uint32_t specialMask32(__m256i v) {
+__attribute__((target("avx2"), always_inline)) inline uint32_t specialMask32(__m256i v) {
   const __m256i ctl_max = _mm256_set1_epi8(0x1F);
   const __m256i htab = _mm256_set1_epi8('\t');
   const __m256i del = _mm256_set1_epi8(0x7F);
@@ -17,7 +23,7 @@ __attribute__((target("avx2"))) inline uint32_t specialMask32(__m256i v) {
   return static_cast<uint32_t>(_mm256_movemask_epi8(is_special));
 }
 
-__attribute__((target("avx2"))) inline uint32_t nonTokenMask32(__m256i v) {
+__attribute__((target("avx2"), always_inline)) inline uint32_t nonTokenMask32(__m256i v) {
   const __m256i low_table = _mm256_broadcastsi128_si256(
       _mm_loadu_si128(reinterpret_cast<const __m128i*>(kTokenLowNibble.data())));
   const __m256i high_table = _mm256_broadcastsi128_si256(
@@ -32,42 +38,8 @@ __attribute__((target("avx2"))) inline uint32_t nonTokenMask32(__m256i v) {
 
 }  // namespace
 
-// 32 bytes per step, same predicate as the SSE4.2 kernel; a 16-byte step then the scalar
-// kernel finish the tail so nothing past p + n is read.
-__attribute__((target("avx2"))) size_t findSpecialAvx2(const char* p, size_t n) {
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    uint32_t mask = specialMask32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
-    if (mask != 0) {
-      return i + static_cast<size_t>(__builtin_ctz(mask));
-    }
-  }
-  return i + findSpecialSse42(p + i, n - i);
-}
-
-__attribute__((target("avx2"))) LineEnds findLineAvx2(const char* p, size_t n) {
-  size_t i = 0;
-  size_t non_token = n;
-  bool have_non_token = false;
-  for (; i + 32 <= n; i += 32) {
-    __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
-    if (!have_non_token) {
-      uint32_t nt = nonTokenMask32(v);
-      if (nt != 0) {
-        non_token = i + static_cast<size_t>(__builtin_ctz(nt));
-        have_non_token = true;
-      }
-    }
-    uint32_t mask = specialMask32(v);
-    if (mask != 0) {
-      return {i + static_cast<size_t>(__builtin_ctz(mask)), non_token};
-    }
-  }
-  LineEnds tail = findLineSse42(p + i, n - i);
-  return {i + tail.special, have_non_token ? non_token : i + tail.non_token};
-}
-
-__attribute__((target("avx2"))) BlockMasks classifyBlockAvx2(const char* p) {
+// classifyAvx2 is classifyBlockAvx2, inlined into the walk below.
+__attribute__((target("avx2"), always_inline)) inline BlockMasks classifyAvx2(const char* p) {
   __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
   return {static_cast<uint64_t>(specialMask32(lo)) |
@@ -76,4 +48,39 @@ __attribute__((target("avx2"))) BlockMasks classifyBlockAvx2(const char* p) {
               (static_cast<uint64_t>(nonTokenMask32(hi)) << 32)};
 }
 
+__attribute__((target("avx2"))) BlockMasks classifyBlockAvx2(const char* p) {
+  return classifyAvx2(p);
+}
+
 }  // namespace sipshield::parser
+
+// The line walk with the classifier inlined: compiled for avx2 only from here on (every
+// header it includes was included above, outside the pragma).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#endif
+#include "parser/scan_walk.h"
+
+namespace sipshield::parser {
+namespace {
+struct Avx2Kernel {
+  __attribute__((always_inline)) static BlockMasks classify(const char* p) {
+    return classifyAvx2(p);
+  }
+};
+}  // namespace
+
+ScanResult walkAvx2(const char* p, uint32_t size, uint32_t start, SipMessage& out,
+                    const ScanLimits& limits) {
+  return detail::LineWalker<Avx2Kernel>(p, size, start, out, limits).run();
+}
+
+}  // namespace sipshield::parser
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif

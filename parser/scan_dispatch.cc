@@ -3,18 +3,6 @@
 namespace sipshield::parser {
 namespace {
 
-FindSpecialFn kernelFor(ScanIsa isa) {
-  switch (isa) {
-    case ScanIsa::Avx2:
-      return findSpecialAvx2;
-    case ScanIsa::Sse42:
-      return findSpecialSse42;
-    case ScanIsa::Scalar:
-      break;
-  }
-  return findSpecialScalar;
-}
-
 ClassifyBlockFn classifierFor(ScanIsa isa) {
   switch (isa) {
     case ScanIsa::Avx2:
@@ -27,16 +15,16 @@ ClassifyBlockFn classifierFor(ScanIsa isa) {
   return classifyBlockScalar;
 }
 
-FindLineFn lineKernelFor(ScanIsa isa) {
+WalkFn walkFor(ScanIsa isa) {
   switch (isa) {
     case ScanIsa::Avx2:
-      return findLineAvx2;
+      return walkAvx2;
     case ScanIsa::Sse42:
-      return findLineSse42;
+      return walkSse42;
     case ScanIsa::Scalar:
       break;
   }
-  return findLineScalar;
+  return walkScalar;
 }
 
 ScanIsa g_active_isa = bestScanIsa();
@@ -44,9 +32,8 @@ ScanIsa g_active_isa = bestScanIsa();
 }  // namespace
 
 namespace detail {
-FindSpecialFn g_find_special = kernelFor(g_active_isa);
 ClassifyBlockFn g_classify_block = classifierFor(g_active_isa);
-FindLineFn g_find_line = lineKernelFor(g_active_isa);
+WalkFn g_walk = walkFor(g_active_isa);
 }  // namespace detail
 
 bool scanIsaSupported(ScanIsa isa) {
@@ -91,9 +78,8 @@ bool setScanIsa(ScanIsa isa) {
     return false;
   }
   g_active_isa = isa;
-  detail::g_find_special = kernelFor(isa);
   detail::g_classify_block = classifierFor(isa);
-  detail::g_find_line = lineKernelFor(isa);
+  detail::g_walk = walkFor(isa);
   return true;
 }
 

@@ -1,8 +1,13 @@
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 #include "parser/char_class.h"
+#include "parser/header_lookup.h"
 #include "parser/scan_kernel.h"
+#include "parser/scan_steps.h"
+#include "parser/scan_walk.h"
+#include "parser/sip_message.h"
 
 namespace sipshield::parser {
 namespace {
@@ -18,27 +23,14 @@ constexpr std::array<bool, 256> makeSpecialTable() {
 
 constexpr std::array<bool, 256> kSpecial = makeSpecialTable();
 
+struct ScalarKernel {
+  static BlockMasks classify(const char* p) { return classifyBlockScalar(p); }
+};
+
 }  // namespace
 
-// The reference kernel: every other kernel must agree with it on every input.
-size_t findSpecialScalar(const char* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if (kSpecial[static_cast<unsigned char>(p[i])]) {
-      return i;
-    }
-  }
-  return n;
-}
-
-LineEnds findLineScalar(const char* p, size_t n) {
-  size_t i = 0;
-  while (i < n && kTokenChar[static_cast<unsigned char>(p[i])]) {
-    ++i;
-  }
-  return {i + findSpecialScalar(p + i, n - i), i};
-}
-
-// The reference structural kernel: one table lookup per byte and class.
+// The reference structural kernel: one table lookup per byte and class. Every other kernel
+// must agree with it on every input.
 BlockMasks classifyBlockScalar(const char* p) {
   BlockMasks m{0, 0};
   for (size_t i = 0; i < kBlockSize; ++i) {
@@ -47,6 +39,11 @@ BlockMasks classifyBlockScalar(const char* p) {
     m.non_token |= static_cast<uint64_t>(!kTokenChar[c]) << i;
   }
   return m;
+}
+
+ScanResult walkScalar(const char* p, uint32_t size, uint32_t start, SipMessage& out,
+                      const ScanLimits& limits) {
+  return detail::LineWalker<ScalarKernel>(p, size, start, out, limits).run();
 }
 
 }  // namespace sipshield::parser

@@ -1,7 +1,13 @@
 #include <immintrin.h>
 
+#include <cstdint>
+#include <cstring>
+
 #include "parser/char_class.h"
+#include "parser/header_lookup.h"
 #include "parser/scan_kernel.h"
+#include "parser/scan_steps.h"
+#include "parser/sip_message.h"
 
 namespace sipshield::parser {
 namespace {
@@ -31,40 +37,6 @@ __attribute__((target("sse4.2"))) inline unsigned nonTokenMask16(__m128i v) {
 
 }  // namespace
 
-// 16 bytes per step: a byte is special when it is <= 0x1F (unsigned) and not HTAB, or DEL.
-__attribute__((target("sse4.2"))) size_t findSpecialSse42(const char* p, size_t n) {
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    unsigned mask = specialMask16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
-    if (mask != 0) {
-      return i + static_cast<size_t>(__builtin_ctz(mask));
-    }
-  }
-  return i + findSpecialScalar(p + i, n - i);
-}
-
-__attribute__((target("sse4.2"))) LineEnds findLineSse42(const char* p, size_t n) {
-  size_t i = 0;
-  size_t non_token = n;
-  bool have_non_token = false;
-  for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    if (!have_non_token) {
-      unsigned nt = nonTokenMask16(v);
-      if (nt != 0) {
-        non_token = i + static_cast<size_t>(__builtin_ctz(nt));
-        have_non_token = true;
-      }
-    }
-    unsigned mask = specialMask16(v);
-    if (mask != 0) {
-      return {i + static_cast<size_t>(__builtin_ctz(mask)), non_token};
-    }
-  }
-  LineEnds tail = findLineScalar(p + i, n - i);
-  return {i + tail.special, have_non_token ? non_token : i + tail.non_token};
-}
-
 __attribute__((target("sse4.2"))) BlockMasks classifyBlockSse42(const char* p) {
   BlockMasks m{0, 0};
   for (size_t i = 0; i < kBlockSize; i += 16) {
@@ -76,3 +48,32 @@ __attribute__((target("sse4.2"))) BlockMasks classifyBlockSse42(const char* p) {
 }
 
 }  // namespace sipshield::parser
+
+// The line walk with the classifier inlined: compiled for sse4.2 only from here on (every
+// header it includes was included above, outside the pragma).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("sse4.2"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("sse4.2")
+#endif
+#include "parser/scan_walk.h"
+
+namespace sipshield::parser {
+namespace {
+struct Sse42Kernel {
+  static BlockMasks classify(const char* p) { return classifyBlockSse42(p); }
+};
+}  // namespace
+
+ScanResult walkSse42(const char* p, uint32_t size, uint32_t start, SipMessage& out,
+                    const ScanLimits& limits) {
+  return detail::LineWalker<Sse42Kernel>(p, size, start, out, limits).run();
+}
+
+}  // namespace sipshield::parser
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif

@@ -65,7 +65,9 @@ bool validCallId(const char* p, Span id) {
 }  // namespace
 
 ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summary) {
-  summary = SipSummary{};
+  // No blanket reset: every field is assigned below before Complete is returned, and the
+  // summary means nothing otherwise (zeroing it cost a tenth of validate()).
+  summary.max_forwards = -1;
   const char* p = buffer.data;
   for (const Mandatory& m : kMandatory) {
     if (!message.has(m.id)) {
@@ -89,14 +91,16 @@ ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summ
     return invalid(ScanError::CSeqMethodMismatch, summary.cseq.method_token.offset);
   }
 
+  // Every via-parm is checked; the first is kept.
   ViaCursor vias(buffer, message);
-  ViaEntry entry;
-  while (vias.next(entry)) {
-    if (summary.via_count == 0) {
-      summary.top_via = entry;
-    }
-    if (summary.via_count != 0xFFFF) {
-      ++summary.via_count;
+  summary.via_count = 0;
+  if (vias.next(summary.top_via)) {
+    summary.via_count = 1;
+    ViaEntry entry;
+    while (vias.next(entry)) {
+      if (summary.via_count != 0xFFFF) {
+        ++summary.via_count;
+      }
     }
   }
   if (vias.failed() || summary.via_count == 0) {

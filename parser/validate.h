@@ -23,7 +23,8 @@ struct SipSummary {
 // the message kind (Via, From, To, Call-ID, CSeq; Max-Forwards is only recommended), every
 // via-parm, CSeq number and method (matching the request method, except that CANCEL and ACK
 // must carry their own), From/To as name-addr, Max-Forwards digits 0..255.
-// Fills `summary` and returns a ScanResult that is Complete or Invalid with error + offset.
+// Fills `summary` and returns a ScanResult that is Complete or Invalid with error + offset;
+// the summary's fields are meaningful only after Complete.
 // Thread-safe; allocates nothing.
 ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summary);
 

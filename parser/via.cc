@@ -125,9 +125,16 @@ bool parseCommonViaParm(ByteView buffer, uint32_t start, uint32_t end, ViaEntry&
   entry.transport = {pos, transport_end - pos};
   entry.protocol = {start, transport_end - start};
   pos = transport_end + 1;
+  // The host's bytes are token characters: find its end from the masks, then check them all
+  // at once for the host subset (alphanum, '-', '.') without a branch per byte.
   uint32_t host_begin = pos;
-  while (pos < end && isHostChar(p[pos])) {
-    ++pos;
+  pos = masks.nextNonToken(pos);
+  bool all_host = true;
+  for (uint32_t i = host_begin; i < pos; ++i) {
+    all_host &= isHostChar(p[i]);
+  }
+  if (!all_host) {
+    return false;
   }
   entry.host = {host_begin, pos - host_begin};
   if (pos < end && p[pos] == ':') {
@@ -293,15 +300,19 @@ bool ViaCursor::next(ViaEntry& entry) {
       return false;
     }
     int i = start;
-    while (i < message_->header_count && message_->headers[i].id != HeaderId::Via) {
+    // Once every Via line was read there is no need to look through the rest of the headers.
+    const bool more = via_lines_ < message_->occurrences[static_cast<int>(HeaderId::Via)] ||
+                      message_->occurrences[static_cast<int>(HeaderId::Via)] == 0xFF;
+    while (more && i < message_->header_count && message_->headers[i].id != HeaderId::Via) {
       ++i;
     }
-    if (i >= message_->header_count) {
+    if (!more || i >= message_->header_count) {
       header_index_ = message_->header_count;
       pos_ = end_ = 0;
       return false;
     }
     header_index_ = i;
+    ++via_lines_;
     pos_ = message_->headers[i].value.offset;
     end_ = message_->headers[i].value.end();
   }

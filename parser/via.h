@@ -43,6 +43,7 @@ class ViaCursor {
   ByteView buffer_;
   const SipMessage* message_;
   int header_index_ = -1;
+  uint32_t via_lines_ = 0;  // Via lines started so far
   uint32_t pos_ = 0;
   uint32_t end_ = 0;
   bool failed_ = false;

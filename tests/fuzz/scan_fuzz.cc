@@ -28,13 +28,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  // Kernels must agree with the scalar reference.
-  size_t expected = findSpecialScalar(input.data, input.size);
-  if (scanIsaSupported(ScanIsa::Sse42) && findSpecialSse42(input.data, input.size) != expected) {
-    std::abort();
-  }
-  if (scanIsaSupported(ScanIsa::Avx2) && findSpecialAvx2(input.data, input.size) != expected) {
-    std::abort();
+  // The per-ISA walks must agree with the scalar reference.
+  static ParsedMessage<kDefaultHeaderCapacity> other;
+  const ScanLimits datagram{};
+  parsed.message.header_count = 0;
+  parsed.message.message_offset = 0;
+  other.message.message_offset = 0;
+  ScanResult expected = walkScalar(input.data, static_cast<uint32_t>(size), 0, parsed.message,
+                                   datagram);
+  for (WalkFn walk : {walkSse42, walkAvx2}) {
+    if ((walk == walkSse42 && !scanIsaSupported(ScanIsa::Sse42)) ||
+        (walk == walkAvx2 && !scanIsaSupported(ScanIsa::Avx2))) {
+      continue;
+    }
+    other.message.header_count = 0;
+    ScanResult got = walk(input.data, static_cast<uint32_t>(size), 0, other.message, datagram);
+    if (got.status != expected.status || got.error != expected.error ||
+        got.error_offset != expected.error_offset || got.consumed != expected.consumed ||
+        other.message.header_count != parsed.message.header_count) {
+      std::abort();
+    }
   }
 
   // Sub-parsers straight on the bytes, as a header value would reach them.
