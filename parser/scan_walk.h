@@ -257,38 +257,47 @@ class LineWalker {
         return invalid(ScanError::MessageTooLarge, line);
       }
       const char c = p_[line];
-      if (__builtin_expect(c == '\r' || c == '\n', 0)) {
+      // One compare sends the rare line starts (the empty line, folding, control bytes) aside.
+      if (__builtin_expect(static_cast<unsigned char>(c) <= ' ', 0)) {
+        if (c == '\r') {
+          if (line + 1 >= size_) {
+            return incomplete(ScanError::Truncated);
+          }
+          if (p_[line + 1] != '\n') {
+            return invalid(ScanError::ControlCharacter, line);
+          }
+          break;
+        }
         if (c == '\n') {
           return invalid(ScanError::BareLineFeed, line);
         }
-        if (line + 1 >= size_) {
-          return incomplete(ScanError::Truncated);
+        if (isWsp(c)) {
+          error = lineEnds(line, eol, token_end, need_more);
+          if (error != ScanError::None) {
+            return need_more ? incomplete(error) : invalid(error, eol);
+          }
+          error = extendFolded(p_, line, eol, out_);
+          if (error != ScanError::None) {
+            return invalid(error, line);
+          }
+          line = eol + 2;
+          continue;
         }
-        if (p_[line + 1] != '\n') {
-          return invalid(ScanError::ControlCharacter, line);
-        }
-        break;
+        // Any other control byte: lineEnds() reports it where it stands.
       }
       error = lineEnds(line, eol, token_end, need_more);
       if (__builtin_expect(error != ScanError::None, 0)) {
         return need_more ? incomplete(error) : invalid(error, eol);
       }
-      if (__builtin_expect(isWsp(c), 0)) {
-        error = extendFolded(p_, line, eol, out_);
+      if (__builtin_expect(pending_conflict_ >= 0, 0)) {
+        error = checkPendingConflict(at);
         if (error != ScanError::None) {
-          return invalid(error, line);
-        }
-      } else {
-        if (__builtin_expect(pending_conflict_ >= 0, 0)) {
-          error = checkPendingConflict(at);
-          if (error != ScanError::None) {
-            return invalid(error, at);
-          }
-        }
-        error = addHeader(line, eol, token_end, at);
-        if (__builtin_expect(error != ScanError::None, 0)) {
           return invalid(error, at);
         }
+      }
+      error = addHeader(line, eol, token_end, at);
+      if (__builtin_expect(error != ScanError::None, 0)) {
+        return invalid(error, at);
       }
       line = eol + 2;
     }
