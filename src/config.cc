@@ -108,24 +108,6 @@ std::string_view trimSpace(std::string_view text) {
   return text.substr(begin, text.find_last_not_of(kSpace) - begin + 1);
 }
 
-// parsePort reads a decimal port 1..65535 with no sign, spaces or leading garbage.
-std::optional<uint16_t> parsePort(std::string_view text) {
-  if (text.empty() || text.size() > 5) {
-    return std::nullopt;
-  }
-  uint32_t port = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    port = port * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (port == 0 || port > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(port);
-}
-
 // splitHostPort splits "host:port" or "[v6]:port". The port is required: a config that names
 // an address without one is more often a typo than a wish for 5060. Returns false with `why`.
 bool splitHostPort(std::string_view text, std::string_view& host, uint16_t& port, bool& bracketed,
@@ -156,8 +138,8 @@ bool splitHostPort(std::string_view text, std::string_view& host, uint16_t& port
       return false;
     }
   }
-  const auto parsed = parsePort(text.substr(colon + 1));
-  if (!parsed) {
+  const auto parsed = net::parsePort(text.substr(colon + 1));
+  if (!parsed || *parsed == 0) {
     why = "port must be a number 1..65535";
     return false;
   }
@@ -166,8 +148,8 @@ bool splitHostPort(std::string_view text, std::string_view& host, uint16_t& port
 }
 
 // parseEndpointLiteral reads "192.0.2.1:5060" or "[2001:db8::1]:5060" (IP literals only; we
-// never resolve names, so start-up cannot hang on DNS). net::Endpoint::parse is not used here
-// because src/net/endpoint.cc did not exist yet and because it accepts a missing port.
+// never resolve names, so start-up cannot hang on DNS). Not net::Endpoint::parse: that one
+// accepts a missing port, which in a config file is more often a typo.
 std::optional<net::Endpoint> parseEndpointLiteral(std::string_view text, std::string& why) {
   std::string_view host;
   uint16_t port = 0;

@@ -104,25 +104,6 @@ size_t writeV6(char* out, const uint8_t* bytes) {
   return n;
 }
 
-// parsePort reads 1 to 5 decimal digits holding 0..65535; nullopt for anything else (signs,
-// spaces, empty, overflow).
-std::optional<uint16_t> parsePort(std::string_view text) {
-  if (text.empty() || text.size() > 5) {
-    return std::nullopt;
-  }
-  uint32_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    value = value * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (value > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(value);
-}
-
 }  // namespace
 
 IpAddress IpAddress::v4(uint32_t host_order) {
@@ -282,6 +263,23 @@ Endpoint Endpoint::fromSockaddr(const sockaddr* address) {
     endpoint.port = ntohs(sin6.sin6_port);
   }
   return endpoint;
+}
+
+std::optional<uint16_t> parsePort(std::string_view text) {
+  if (text.empty() || text.size() > 5) {
+    return std::nullopt;
+  }
+  uint32_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(value);
 }
 
 }  // namespace sipshield::net

@@ -50,4 +50,8 @@ struct Endpoint {
   static Endpoint fromSockaddr(const sockaddr* address);
 };
 
+// parsePort reads 1 to 5 decimal digits holding 0..65535; nullopt for anything else (signs,
+// spaces, empty, overflow). Callers that cannot use port 0 check for it themselves.
+std::optional<uint16_t> parsePort(std::string_view text);
+
 }  // namespace sipshield::net
