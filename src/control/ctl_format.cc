@@ -97,6 +97,21 @@ std::string statsTable(const json& answer) {
   return formatTable(header, rows);
 }
 
+// columnRank orders a generic table's columns: who or what a row is, how it acts, then its
+// counters in the order a packet meets them; unknown columns keep their order at the end.
+size_t columnRank(std::string_view column) {
+  static constexpr std::string_view kOrder[] = {
+      "name",   "address", "prefix",  "kind",    "action", "reason",       "rule",
+      "dry_run", "enabled", "seen",   "matched", "dropped", "replied",     "banned",
+      "dry_run_matched", "worker", "expires_in_s"};
+  for (size_t i = 0; i < std::size(kOrder); ++i) {
+    if (kOrder[i] == column) {
+      return i;
+    }
+  }
+  return std::size(kOrder);
+}
+
 std::string genericAnswer(const json& answer) {
   std::string out;
   if (answer.value("ok", false)) {
@@ -121,6 +136,11 @@ std::string genericAnswer(const json& answer) {
         }
       }
     }
+    // JSON objects arrive sorted by key; show identity first, then state, then counters.
+    std::stable_sort(columns.begin(), columns.end(), [](const std::string& a,
+                                                        const std::string& b) {
+      return columnRank(a) < columnRank(b);
+    });
     std::vector<std::vector<std::string>> rows;
     for (const json& row : value) {
       std::vector<std::string> cells;

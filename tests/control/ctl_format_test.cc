@@ -52,6 +52,9 @@ TEST(CtlFormatTest, GenericAnswers) {
       {"array of objects", "bans",
        R"({"bans":[{"address":"192.0.2.7","seconds":60},{"address":"2001:db8::/48"}]})",
        "bans:\nADDRESS        SECONDS\n192.0.2.7      60\n2001:db8::/48  -\n"},
+      {"identity, then state, then counters (not alphabetical)", "rules",
+       R"({"rules":[{"seen":9,"dropped":2,"name":"inv","action":"drop","matched":3,"zz":1}]})",
+       "rules:\nNAME  ACTION  SEEN  MATCHED  DROPPED  ZZ\ninv   drop    9     3        2        1\n"},
       {"scalars", "rules", R"({"dry_run":false,"rules":[]})", "dry_run: no\nrules: []\n"},
       {"empty", "top", "{}", "(empty)\n"},
   };
