@@ -1,6 +1,7 @@
 #include "src/runtime.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace sipshield {
 namespace {
@@ -23,15 +24,63 @@ LocalIdentity makeIdentity(std::string host, uint16_t port, const net::Endpoint&
   return local;
 }
 
+// endpointHash mixes an address and port for the backend index (no secrecy needed: the
+// table is sized to the configured backends, not filled by traffic).
+uint64_t endpointHash(const net::Endpoint& e) {
+  // Only the bytes equality compares (an IPv4 address's tail may hold anything).
+  uint64_t words[2] = {0, 0};
+  std::memcpy(words, e.ip.bytes, e.ip.size());
+  uint64_t h = (words[0] ^ (words[1] * 0x9E3779B97F4A7C15ull)) + e.port;
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 32);
+}
+
 }  // namespace
 
 int RuntimeSnapshot::backendIndex(const net::Endpoint& source) const {
-  for (size_t i = 0; i < backend_addresses.size(); ++i) {
-    if (backend_addresses[i] == source) {
-      return static_cast<int>(i);
+  if (backend_slots.empty()) {
+    for (size_t i = 0; i < backend_addresses.size(); ++i) {
+      if (backend_addresses[i] == source) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+  const size_t mask = backend_slots.size() - 1;
+  for (size_t slot = endpointHash(source) & mask;; slot = (slot + 1) & mask) {
+    const uint16_t entry = backend_slots[slot];
+    if (entry == 0) {
+      return -1;  // the table is at most half full: every probe sequence ends
+    }
+    if (backend_addresses[entry - 1] == source) {
+      return entry - 1;
     }
   }
-  return -1;
+}
+
+void RuntimeSnapshot::indexBackends() {
+  backend_slots.clear();
+  if (backend_addresses.size() <= kLinearBackendLimit || backend_addresses.size() > 0xFFFE) {
+    return;
+  }
+  size_t size = 1;
+  while (size < 2 * backend_addresses.size()) {
+    size <<= 1;
+  }
+  backend_slots.assign(size, 0);
+  for (size_t i = 0; i < backend_addresses.size(); ++i) {
+    size_t slot = endpointHash(backend_addresses[i]) & (size - 1);
+    while (backend_slots[slot] != 0) {
+      if (backend_addresses[backend_slots[slot] - 1] == backend_addresses[i]) {
+        break;  // a duplicate address keeps its first index, as the linear scan did
+      }
+      slot = (slot + 1) & (size - 1);
+    }
+    if (backend_slots[slot] == 0) {
+      backend_slots[slot] = static_cast<uint16_t>(i + 1);
+    }
+  }
 }
 
 int RuntimeSnapshot::localFor(const net::Endpoint& destination) const {

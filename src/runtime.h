@@ -42,8 +42,17 @@ struct RuntimeSnapshot {
   std::shared_ptr<const filters::ShieldRules> shield;
   std::shared_ptr<const filters::OperatorBans> operator_bans;
 
-  // backendIndex returns the index of the backend at `source`, or -1.
+  // backendIndex returns the index of the backend at `source`, or -1: a linear scan for a few
+  // backends, one hash probe sequence once indexBackends() ran for many. Per packet.
   [[nodiscard]] int backendIndex(const net::Endpoint& source) const;
+  // indexBackends builds the hash index over backend_addresses (call after filling them,
+  // before publishing). Not thread-safe; the published snapshot is immutable.
+  void indexBackends();
+
+  // Above this many backends a hash index beats comparing every address.
+  static constexpr size_t kLinearBackendLimit = 16;
+  // Open-addressing table of backend index + 1 (0: empty), a power of two >= 2x backends.
+  std::vector<uint16_t> backend_slots;
   // localFor returns the listen index to send to `destination` from (same address family),
   // or -1 when we listen on no address of that family.
   [[nodiscard]] int localFor(const net::Endpoint& destination) const;

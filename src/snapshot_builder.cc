@@ -18,6 +18,7 @@ Result<std::unique_ptr<RuntimeSnapshot>> buildRuntimeSnapshot(const SnapshotInpu
     snapshot->backend_addresses.push_back(
         net::Endpoint::parse(b.address).value_or(net::Endpoint{}));
   }
+  snapshot->indexBackends();
   snapshot->locals = *inputs.locals;
   snapshot->signer = inputs.signer;
   snapshot->key_kind = toKeyKind(config.balancer.key);

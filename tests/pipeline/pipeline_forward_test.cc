@@ -995,5 +995,29 @@ TEST(PipelineHostile, MutatedCorpusMessages) {
   EXPECT_GT(forwarded, 0u) << "some mutations stay valid and are forwarded";
 }
 
+// The backend index answers like the linear scan for many backends of both families, for
+// the same address on another port, and for addresses that are not backends.
+TEST(RuntimeSnapshotTest, BackendIndexMatchesLinearScan) {
+  for (size_t count : {1, 16, 17, 300}) {
+    RuntimeSnapshot indexed;
+    for (size_t i = 0; i < count; ++i) {
+      const std::string text = i % 2 == 0 ? "198.18." + std::to_string(i / 250) + "." +
+                                                std::to_string(i % 250) + ":5060"
+                                          : "[2001:db8::" + std::to_string(i) + "]:5070";
+      indexed.backend_addresses.push_back(*net::Endpoint::parse(text));
+    }
+    indexed.indexBackends();
+    EXPECT_EQ(indexed.backend_slots.empty(), count <= RuntimeSnapshot::kLinearBackendLimit);
+    for (size_t i = 0; i < count; ++i) {
+      net::Endpoint address = indexed.backend_addresses[i];
+      EXPECT_EQ(indexed.backendIndex(address), static_cast<int>(i)) << count;
+      address.port = static_cast<uint16_t>(address.port + 1);
+      EXPECT_EQ(indexed.backendIndex(address), -1) << count;
+    }
+    EXPECT_EQ(indexed.backendIndex(*net::Endpoint::parse("192.0.2.1:5060")), -1);
+    EXPECT_EQ(indexed.backendIndex(*net::Endpoint::parse("[2001:db8::ffff]:5070")), -1);
+  }
+}
+
 }  // namespace
 }  // namespace sipshield::testing
