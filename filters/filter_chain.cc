@@ -14,14 +14,37 @@ void bump(std::atomic<uint64_t>& v) {
 }  // namespace
 
 FilterChain::FilterChain(const StateSizes& sizes)
-    : limiter_(sizes.buckets),
+    : shared_(std::make_shared<SharedShieldState>(sizes, SharedShieldState::randomKey())),
+      limiter_(sizes.buckets),
       bans_(sizes.bans),
       verified_(sizes.verified),
       hops_(sizes.hop_prefixes),
       flood_(sizes.sketch_width, sizes.sketch_depth),
       slots_(std::make_unique<RuleSlot[]>(kMaxRules)),
       scratch_(std::make_unique<SlotCopy[]>(kMaxRules)),
-      events_(std::make_unique<BanEvent[]>(kBanEventSlots)) {}
+      events_(std::make_unique<BanEvent[]>(kBanEventSlots)) {
+  overload_.attach(&shared_->backendLoad());
+}
+
+void FilterChain::shareState(std::shared_ptr<SharedShieldState> shared) {
+  shared_ = std::move(shared);
+  overload_.attach(&shared_->backendLoad());
+  resolveSharedBuckets();
+}
+
+void FilterChain::resolveSharedBuckets() {
+  for (uint32_t i = 0; i < kMaxRules; ++i) {
+    slots_[i].shared = nullptr;
+  }
+  if (rules_ == nullptr) {
+    return;
+  }
+  for (const RateLimitRule& rule : rules_->rate_limits) {
+    if (rule.key == RateKey::Global) {
+      slots_[rule.header.index].shared = shared_->ceilings().find(rule.name_hash);
+    }
+  }
+}
 
 size_t FilterChain::memoryBytes() const {
   return sizeof(*this) + limiter_.table().memoryBytes() + bans_.memoryBytes() +
@@ -71,6 +94,7 @@ void FilterChain::setRules(const ShieldRules* rules, const OperatorBans* operato
     // A reload that only republished the same rules (same names) keeps everything.
     remapSlots(rules);
     rules_ = rules;
+    resolveSharedBuckets();
   }
   if (operator_bans != operator_bans_) {
     operator_bans_ = operator_bans;
@@ -86,6 +110,41 @@ void FilterChain::observeBurst(uint32_t size, uint32_t capacity) {
   if (rules_ != nullptr) {
     overload_.observeBurst(rules_->overload, size, capacity);
   }
+}
+
+void FilterChain::observeBackendResponse(parser::ByteView in, const parser::SipMessage& message,
+                                         const Address& client, uint64_t now_ms) {
+  const ShieldRules* rules = rules_;
+  if (rules == nullptr || !rules->enabled || message.isRequest()) {
+    return;
+  }
+  if (rules->verify.by_authorization) {
+    const uint64_t expires_ms = now_ms + uint64_t{rules->verify.nonce_ttl_s} * 1000;
+    (void)recordChallenges(in, message, client, expires_ms, shared_->nonces());
+  }
+  if (rules->overload.enabled) {
+    overload_.observeBackendResponse(rules->overload, message.status_code == 503, now_ms);
+  }
+}
+
+bool FilterChain::takeCeiling(const RateLimitRule& rule, RuleSlot& slot, uint64_t now_ms) {
+  if (slot.shared == nullptr) {
+    // No shared bucket (the name table is full): a per-worker bucket, as before.
+    if (!slot.global_ready) {
+      slot.global_tokens = rule.spec.capacity;
+      slot.global_last_ms = now_ms;
+      slot.global_ready = true;
+    }
+    return takeGlobal(rule, slot.global_tokens, slot.global_last_ms, now_ms);
+  }
+  if (slot.global_tokens < kTokenUnits) {
+    slot.global_tokens += slot.shared->grab(rule.spec, now_ms, rule.share_batch);
+  }
+  if (slot.global_tokens >= kTokenUnits) {
+    slot.global_tokens -= kTokenUnits;
+    return true;
+  }
+  return false;
 }
 
 void FilterChain::pushBanEvent(const Prefix& prefix, uint64_t expires_ms, ShieldReason reason,
@@ -181,13 +240,7 @@ Verdict FilterChain::checkRates(bool pre, const PacketMeta& meta, MethodClass me
     }
     count(rule.header, RuleCounter::Seen);
     if (rule.key == RateKey::Global) {
-      RuleSlot& slot = slots_[rule.header.index];
-      if (!slot.global_ready) {
-        slot.global_tokens = rule.spec.capacity;
-        slot.global_last_ms = now_ms;
-        slot.global_ready = true;
-      }
-      if (takeGlobal(rule, slot.global_tokens, slot.global_last_ms, now_ms)) {
+      if (takeCeiling(rule, slots_[rule.header.index], now_ms)) {
         continue;
       }
       Verdict v = act(rule.header, ShieldReason::RateLimited, meta, now_ms, can_reply);
@@ -212,6 +265,7 @@ Verdict FilterChain::checkRates(bool pre, const PacketMeta& meta, MethodClass me
 }
 
 Verdict FilterChain::preParse(PacketMeta& meta, uint64_t now_ms) {
+  clock_ms_ = now_ms;
   const ShieldRules* rules = rules_;
   if (rules == nullptr || !rules->enabled) {
     return {};
@@ -278,7 +332,7 @@ Verdict FilterChain::preParse(PacketMeta& meta, uint64_t now_ms) {
         const HopCountConfig& hop = rules->hop_count;
         count(hop.header, RuleCounter::Seen);
         // Learn only while calm: under a flood the samples are the attacker's.
-        const bool calm = !overload_.overloaded() && flood_window_matches_ == 0;
+        const bool calm = !overload_.overloaded(now_ms) && flood_window_matches_ == 0;
         if (hops_.check(hop, meta.source, meta.ttl, calm, now_ms) == HopOutcome::Mismatch) {
           Verdict v = act(hop.header, ShieldReason::HopCountMismatch, meta, now_ms, false);
           if (!v.pass()) {
@@ -304,6 +358,7 @@ Verdict FilterChain::preParse(PacketMeta& meta, uint64_t now_ms) {
 Verdict FilterChain::postParse(const PacketMeta& meta, parser::ByteView in,
                                const parser::SipMessage& message,
                                const parser::SipSummary& summary, uint64_t now_ms) {
+  clock_ms_ = now_ms;
   const ShieldRules* rules = rules_;
   if (rules == nullptr || !rules->enabled) {
     return {};
@@ -340,8 +395,9 @@ Verdict FilterChain::postParse(const PacketMeta& meta, parser::ByteView in,
         // unverified sources are shed first.
         const bool shed_class = meta.trust == TrustClass::Unverified ||
                                 (meta.trust == TrustClass::Verified && overload.shed_verified);
-        if (overload_.overloaded() && message.isRequest() && summary.to_tag.empty() &&
-            (overload.shed_methods & bit(method_class)) != 0 && shed_class) {
+        if (message.isRequest() && summary.to_tag.empty() &&
+            (overload.shed_methods & bit(method_class)) != 0 && shed_class &&
+            overload_.overloaded(now_ms)) {
           v = act(overload.header, ShieldReason::OverloadShed, meta, now_ms, can_reply, false);
         }
         break;
@@ -354,7 +410,8 @@ Verdict FilterChain::postParse(const PacketMeta& meta, parser::ByteView in,
     }
   }
   if (meta.trust != TrustClass::Trusted &&
-      provesReturnRoutability(rules->verify, in, message, summary)) {
+      provesReturnRoutability(rules->verify, in, message, summary, shared_->nonces(),
+                              meta.source, now_ms)) {
     verified_.mark(meta.source, now_ms + uint64_t{rules->verify.ttl_s} * 1000);
   }
   return {};

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "filters/ban_table.h"
 #include "filters/flood.h"
@@ -11,24 +12,15 @@
 #include "filters/overload.h"
 #include "filters/packet_meta.h"
 #include "filters/rate_limit.h"
+#include "filters/shared_state.h"
 #include "filters/shield_rules.h"
+#include "filters/state_sizes.h"
 #include "filters/top_board.h"
 #include "filters/verdict.h"
 #include "filters/verified_set.h"
 #include "parser/validate.h"
 
 namespace sipshield::filters {
-
-// StateSizes fixes the per-worker tables at construction: memory never grows after it.
-// Defaults total ~6 MiB per worker.
-struct StateSizes {
-  uint32_t buckets = 1u << 16;       // token buckets (32 B each)
-  uint32_t bans = 1u << 14;          // automatic bans (56 B each)
-  uint32_t verified = 1u << 16;      // verified sources (40 B each)
-  uint32_t hop_prefixes = 1u << 15;  // learned hop counts (24 B each)
-  uint32_t sketch_width = 1u << 14;  // count-min columns
-  uint32_t sketch_depth = 4;         // count-min rows
-};
 
 // BanEvent tells the control plane that a worker banned a source (for the event log and
 // `sipshieldctl bans`).
@@ -44,16 +36,21 @@ struct BanEvent {
 // sanity, method-class rate limits and ceilings, scanner fingerprints, overload shedding) and
 // owns every piece of per-worker state. The first stage that does not continue decides.
 //
+// State shared with the other workers (relayed nonces, global ceilings, the backends' 503
+// signal) lives in a SharedShieldState: its own unless shareState hands it the process's.
+//
 // Thread-safety: one FilterChain per worker; only that worker calls setRules, observeBurst,
-// preParse and postParse. ruleCounters, reasonCount and popBanEvent may be called by the
-// control thread at any time (relaxed atomics; popBanEvent by one consumer only).
+// observeBackendResponse, preParse and postParse. ruleCounters, reasonCount and popBanEvent
+// may be called by the control thread at any time (relaxed atomics; popBanEvent by one
+// consumer only).
 // No allocation, lock or syscall after construction.
 class FilterChain {
  public:
   static constexpr uint32_t kMaxRules = static_cast<uint32_t>(ShieldRules::kMaxRules);
   static constexpr uint32_t kBanEventSlots = 1024;
 
-  // FilterChain allocates every table at the given sizes, once.
+  // FilterChain allocates every table at the given sizes, once, and a SharedShieldState of
+  // its own (with a random key) until shareState replaces it.
   explicit FilterChain(const StateSizes& sizes = {});
   FilterChain(const FilterChain&) = delete;
   FilterChain& operator=(const FilterChain&) = delete;
@@ -64,8 +61,27 @@ class FilterChain {
   // operator lifts of automatic bans. Call at the start of each burst.
   void setRules(const ShieldRules* rules, const OperatorBans* operator_bans);
 
+  // shareState makes this chain use `shared` (every worker's chain gets the same one) for
+  // relayed nonces, global ceilings and the backends' 503 signal, dropping its own. Call
+  // before the worker runs (not thread-safe against preParse/postParse). `shared` non-null.
+  void shareState(std::shared_ptr<SharedShieldState> shared);
+  [[nodiscard]] SharedShieldState& shared() { return *shared_; }
+
   // observeBurst feeds the overload detector with one burst's fill (`size` of `capacity`).
   void observeBurst(uint32_t size, uint32_t capacity);
+
+  // observeBackendResponse is told of each response the pipeline relays from a backend toward
+  // `client` (the address the response is sent to: the next Via's received, else its host)
+  // after its top Via proved ours: the nonces of a 401/407's challenges are recorded for
+  // `client` (NonceTable: answering one from `client` later proves return routability) and
+  // the response counts toward the backends' 503 share (overload). No-op while the shield is
+  // off. Allocation-free, lock-free.
+  void observeBackendResponse(parser::ByteView in, const parser::SipMessage& message,
+                              const Address& client, uint64_t now_ms);
+
+  // clockMs is the `now_ms` of the last preParse/postParse: the pipeline's clock for calls
+  // made in the same packet's handling.
+  [[nodiscard]] uint64_t clockMs() const { return clock_ms_; }
 
   // preParse runs the metadata-only stages on a datagram before it is scanned and fills
   // `meta.trust`. Returns Continue or Drop (never Reply: there is nothing parsed to answer).
@@ -109,13 +125,18 @@ class FilterChain {
   [[nodiscard]] OverloadDetector& overload() { return overload_; }
   [[nodiscard]] const ShieldRules* rules() const { return rules_; }
 
-  // memoryBytes is the chain's whole footprint: fixed at construction.
+  // memoryBytes is the chain's per-worker footprint, fixed at construction (the shared
+  // state is counted apart: shared().memoryBytes()).
   [[nodiscard]] size_t memoryBytes() const;
 
  private:
   struct alignas(64) RuleSlot {
     std::atomic<uint64_t> name_hash{0};
     RuleCounters counters;
+    // Global ceilings: `shared` is the process's bucket (null: table full, or not a global
+    // rule) and global_tokens this worker's stash taken from it; without `shared`,
+    // global_tokens/global_last_ms are a per-worker bucket.
+    SharedBucket* shared = nullptr;
     int64_t global_tokens = 0;
     uint64_t global_last_ms = 0;
     bool global_ready = false;
@@ -140,9 +161,16 @@ class FilterChain {
   void pushBanEvent(const Prefix& prefix, uint64_t expires_ms, ShieldReason reason,
                     const RuleHeader& header);
   void remapSlots(const ShieldRules* next);
+  // resolveSharedBuckets points each global rule's slot at its shared bucket.
+  void resolveSharedBuckets();
+  // takeCeiling charges one packet to global rule `rule`'s ceiling. Returns true when it may
+  // pass.
+  bool takeCeiling(const RateLimitRule& rule, RuleSlot& slot, uint64_t now_ms);
 
   const ShieldRules* rules_ = nullptr;
   const OperatorBans* operator_bans_ = nullptr;
+  std::shared_ptr<SharedShieldState> shared_;
+  uint64_t clock_ms_ = 0;
   RateLimiter limiter_;
   BanTable bans_;
   VerifiedSet verified_;

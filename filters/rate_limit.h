@@ -14,15 +14,18 @@ namespace sipshield::filters {
 enum class RateKey : uint8_t {
   Source,  // one bucket per source address
   Prefix,  // one bucket per source prefix (prefix_v4 / prefix_v6 bits)
-  Global,  // one bucket per worker for everything the rule matches: a per-class ceiling
+  Global,  // one bucket for everything the rule matches, shared by all workers: a per-class
+           // ceiling for the whole process (SharedBucket)
 };
 
 // rateKeyName returns "source", "prefix" or "global".
 [[nodiscard]] std::string_view rateKeyName(RateKey key);
 
 // RateLimitRule is one [[shield.rate_limit]]: a token bucket of `rate` packets per second
-// holding at most `burst`, per source, per prefix or global (per worker), over the messages of
-// the method classes in `methods` from sources of the trust classes in `trust`. A packet that
+// holding at most `burst`, per source, per prefix or global, over the messages of
+// the method classes in `methods` from sources of the trust classes in `trust`. A global
+// rule's rate is the whole process's: its bucket is shared lock-free by the workers, which
+// take tokens from it `share_batch` at a time (filters/shared_ceiling.h). A packet that
 // finds its bucket empty matches. With action "ban", `ban_after` matches within
 // `violation_window_s` ban the source (trusted sources are never banned: they are dropped).
 struct RateLimitRule {
@@ -43,10 +46,16 @@ struct RateLimitRule {
   BucketSpec spec;
   uint64_t name_hash = 0;
   bool pre_parse = false;  // needs no method: runs before the scan
+  // Global rules: units a worker takes from the shared bucket at once. Small against the
+  // burst (1/16 of it, 1..16 tokens) so stashes strand little of it, large enough that the
+  // shared cache line is touched once per several packets.
+  int64_t share_batch = kTokenUnits;
 
   // finalize computes the derived fields.
   void finalize() {
     spec = BucketSpec::make(rate, burst);
+    const int64_t batch_tokens = static_cast<int64_t>(burst / 16);
+    share_batch = (batch_tokens < 1 ? 1 : batch_tokens > 16 ? 16 : batch_tokens) * kTokenUnits;
     name_hash = hashName(header.name);
     pre_parse = methods == kAllMethodClasses && header.action.kind != ActionKind::Reply;
   }
@@ -78,7 +87,8 @@ class RateLimiter {
   BucketTable table_;
 };
 
-// takeGlobal charges one packet to a global (per-worker) bucket held by the caller.
+// takeGlobal charges one packet to a per-worker bucket held by the caller (a global rule
+// whose shared bucket could not be had).
 [[nodiscard]] inline bool takeGlobal(const RateLimitRule& rule, int64_t& tokens,
                                      uint64_t& last_ms, uint64_t now_ms) {
   return refillAndTake(tokens, last_ms, now_ms, rule.spec);

@@ -2,22 +2,26 @@
 
 #include <bit>
 
+#include "filters/digest_nonce.h"
+
 namespace sipshield::filters {
 namespace {
 
 constexpr uint64_t kVerifiedSeed = 0x7e1f1edull;
 
-bool hasNonce(std::string_view value) {
-  // Digest credentials (RFC 3261 §22.4, RFC 2617 §3.2.2): look for the nonce parameter.
-  for (size_t i = 0; i + 6 <= value.size(); ++i) {
-    if ((value[i] == 'n' || value[i] == 'N') && value.substr(i + 1, 4) == "once") {
-      size_t j = i + 5;
-      while (j < value.size() && (value[j] == ' ' || value[j] == '\t')) {
-        ++j;
-      }
-      if (j < value.size() && value[j] == '=') {
-        return true;
-      }
+// forEachLine calls `fn` with the value of every line of header `id` (Authorization may
+// appear once per realm, RFC 3261 §22.4), stopping when it returns true. Returns whether it did.
+template <typename Fn>
+bool forEachLine(parser::ByteView in, const parser::SipMessage& message, parser::HeaderId id,
+                 Fn&& fn) {
+  const parser::HeaderField* first = message.first(id);
+  if (first == nullptr) {
+    return false;
+  }
+  for (uint16_t i = static_cast<uint16_t>(first - message.headers); i < message.header_count;
+       ++i) {
+    if (message.headers[i].id == id && fn(in.view(message.headers[i].value))) {
+      return true;
     }
   }
   return false;
@@ -27,24 +31,42 @@ bool hasNonce(std::string_view value) {
 
 bool provesReturnRoutability(const VerifyConfig& config, parser::ByteView in,
                              const parser::SipMessage& message,
-                             const parser::SipSummary& summary) {
+                             const parser::SipSummary& summary, const NonceTable& nonces,
+                             const Address& source, uint64_t now_ms) {
   if (!message.isRequest()) {
     return false;
   }
   if (config.by_ack && message.method == parser::Method::Ack && !summary.to_tag.empty()) {
     return true;
   }
-  if (config.by_authorization) {
-    for (parser::HeaderId id : {parser::HeaderId::Authorization,
-                                parser::HeaderId::ProxyAuthorization}) {
-      if (const parser::HeaderField* field = message.first(id)) {
-        if (hasNonce(in.view(field->value))) {
-          return true;
-        }
-      }
-    }
+  if (!config.by_authorization) {
+    return false;
   }
-  return false;
+  auto answers = [&](std::string_view value) {
+    std::string_view nonce;
+    return findDigestNonce(value, nonce) && nonces.matches(source, nonce, now_ms);
+  };
+  return forEachLine(in, message, parser::HeaderId::Authorization, answers) ||
+         forEachLine(in, message, parser::HeaderId::ProxyAuthorization, answers);
+}
+
+uint32_t recordChallenges(parser::ByteView in, const parser::SipMessage& message,
+                          const Address& client, uint64_t expires_ms, NonceTable& nonces) {
+  if (message.isRequest() || (message.status_code != 401 && message.status_code != 407)) {
+    return 0;
+  }
+  uint32_t recorded = 0;
+  auto record = [&](std::string_view value) {
+    std::string_view nonce;
+    if (findDigestNonce(value, nonce)) {
+      nonces.record(client, nonce, expires_ms);
+      ++recorded;
+    }
+    return false;  // every challenge line
+  };
+  (void)forEachLine(in, message, parser::HeaderId::WwwAuthenticate, record);
+  (void)forEachLine(in, message, parser::HeaderId::ProxyAuthenticate, record);
+  return recorded;
 }
 
 VerifiedSet::VerifiedSet(uint32_t capacity) {

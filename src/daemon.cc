@@ -122,7 +122,10 @@ Status Daemon::start() {
   io_ = std::make_unique<io::UringBackend>(io_config);
   auto make_handler = [this](int /*worker*/) -> std::unique_ptr<BurstHandler> {
     auto reader = publisher_->registerReader();
-    auto pipeline = std::make_unique<Pipeline>(*publisher_, reader.value(), affinity_.get());
+    // shield control: [shield.tables] sizes; one SharedShieldState for every worker.
+    auto pipeline = std::make_unique<Pipeline>(*publisher_, reader.value(), affinity_.get(),
+                                               config_.shield.sizes);
+    pipeline->shield().shareState(shield_control_->sharedState(config_.shield.sizes));
     pipelines_.push_back(pipeline.get());
     // Timed per burst for sipshield_burst_duration_seconds (control plane, issue 6).
     auto timed = std::make_unique<control::TimedBurstHandler<Pipeline>>(std::move(pipeline));
@@ -331,6 +334,11 @@ Status Daemon::reload() {
   applied.balancer.affinity_entries = config_.balancer.affinity_entries;
   applied.control = config_.control;
   applied.metrics = config_.metrics;
+  // shield control: the shield's tables were allocated at start; new sizes need a restart.
+  if (applied.shield.present && applied.shield.sizes != config_.shield.sizes) {
+    logEvent("reload_needs_restart", "shield.tables");
+  }
+  applied.shield.sizes = config_.shield.sizes;
   config_ = std::move(applied);
   prober_->setTiming(config_.health.interval_ms, config_.health.timeout_ms);
   if (Status s = publishSnapshot(); !s.isOk()) {

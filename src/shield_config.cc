@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <fstream>
 #include <initializer_list>
@@ -25,7 +26,7 @@ class Reader : private TomlReader {
   Reader(std::string_view source, std::filesystem::path base_dir)
       : TomlReader(source, std::move(base_dir), MessageStyle::Basic) {}
 
-  Status run(const toml::table& shield, filters::ShieldRules& rules);
+  Status run(const toml::table& shield, filters::ShieldRules& rules, filters::StateSizes& sizes);
 
  private:
   // subTable returns the table [shield.<key>], or null when it is absent or not a table; the
@@ -220,6 +221,7 @@ class Reader : private TomlReader {
     return readBool(t, path, "dry_run", header.dry_run);
   }
 
+  Status readTables(const toml::table& t, filters::StateSizes& sizes) const;
   Status readAcl(const toml::table& t, filters::AclConfig& acl) const;
   Status readScanner(const toml::table& t, filters::ScannerConfig& scanner) const;
   Status readRateLimit(const toml::table& t, std::string_view path,
@@ -234,6 +236,43 @@ std::vector<std::string_view> withActionKeys(std::initializer_list<std::string_v
   std::vector<std::string_view> out(keys);
   out.insert(out.end(), std::begin(kActionKeys), std::end(kActionKeys));
   return out;
+}
+
+// [shield.tables]: the fixed sizes of the shield's tables. Powers of two (the tables index
+// their sets by mask) within StateSizeLimits, so a typo cannot allocate gigabytes per worker.
+Status Reader::readTables(const toml::table& t, filters::StateSizes& sizes) const {
+  using L = filters::StateSizeLimits;
+  constexpr std::string_view kPath = "shield.tables";
+  if (Status s = checkKeys(t, kPath,
+                           {"buckets", "bans", "verified", "hop_prefixes", "sketch_width",
+                            "sketch_depth", "nonces"});
+      !s.isOk()) {
+    return s;
+  }
+  struct Entry {
+    std::string_view key;
+    uint32_t max;
+    uint32_t* out;
+  };
+  const Entry entries[] = {{"buckets", L::kMaxBuckets, &sizes.buckets},
+                           {"bans", L::kMaxBans, &sizes.bans},
+                           {"verified", L::kMaxVerified, &sizes.verified},
+                           {"hop_prefixes", L::kMaxHopPrefixes, &sizes.hop_prefixes},
+                           {"sketch_width", L::kMaxSketchWidth, &sizes.sketch_width},
+                           {"nonces", L::kMaxNonces, &sizes.nonces}};
+  for (const Entry& e : entries) {
+    if (Status s = readInt(t, kPath, e.key, L::kMinEntries, e.max, *e.out); !s.isOk()) {
+      return s;
+    }
+    if (!std::has_single_bit(*e.out)) {
+      return errorAt(*t.get(e.key), joinPath(kPath, e.key),
+                     "must be a power of two (the table indexes by mask), got " +
+                         std::to_string(*e.out) + "; nearest: " +
+                         std::to_string(std::bit_floor(*e.out)) + " or " +
+                         std::to_string(std::bit_ceil(*e.out)));
+    }
+  }
+  return readInt(t, kPath, "sketch_depth", 1, L::kMaxSketchDepth, sizes.sketch_depth);
 }
 
 Status Reader::readAcl(const toml::table& t, filters::AclConfig& acl) const {
@@ -409,10 +448,12 @@ Status Reader::readRateLimit(const toml::table& t, std::string_view path,
   return Status::ok();
 }
 
-Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
+Status Reader::run(const toml::table& shield, filters::ShieldRules& rules,
+                   filters::StateSizes& sizes) {
   if (Status s = checkKeys(shield, "shield",
                            {"enabled", "trusted", "trusted_files", "acl", "bans", "verify",
-                            "sanity", "scanner", "flood", "hop_count", "overload", "rate_limit"});
+                            "sanity", "scanner", "flood", "hop_count", "overload", "rate_limit",
+                            "tables"});
       !s.isOk()) {
     return s;
   }
@@ -426,6 +467,11 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
     return s;
   }
   Status status;
+  if (const toml::table* t = subTable(shield, "tables", status)) {
+    if (Status s = readTables(*t, sizes); !s.isOk()) {
+      return s;
+    }
+  }
   if (const toml::table* t = subTable(shield, "acl", status)) {
     if (Status s = readAcl(*t, rules.acl); !s.isOk()) {
       return s;
@@ -441,7 +487,8 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
   }
   if (const toml::table* t = subTable(shield, "verify", status)) {
     constexpr std::string_view p = "shield.verify";
-    if (Status s = checkKeys(*t, p, {"by_authorization", "by_ack", "ttl_s"}); !s.isOk()) {
+    if (Status s = checkKeys(*t, p, {"by_authorization", "by_ack", "ttl_s", "nonce_ttl_s"});
+        !s.isOk()) {
       return s;
     }
     if (Status s = readBool(*t, p, "by_authorization", rules.verify.by_authorization); !s.isOk()) {
@@ -451,6 +498,10 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
       return s;
     }
     if (Status s = readInt(*t, p, "ttl_s", 1, 30 * 86400, rules.verify.ttl_s); !s.isOk()) {
+      return s;
+    }
+    if (Status s = readInt(*t, p, "nonce_ttl_s", 1, 86400, rules.verify.nonce_ttl_s);
+        !s.isOk()) {
       return s;
     }
   }
@@ -580,7 +631,8 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
     filters::OverloadConfig& c = rules.overload;
     c.enabled = true;
     const auto keys = withActionKeys(
-        {"enabled", "enter_fullness", "exit_fullness", "shed_methods", "shed_verified"});
+        {"enabled", "enter_fullness", "exit_fullness", "shed_methods", "shed_verified",
+         "backend_503_enter", "backend_503_exit", "backend_window_ms", "backend_min_responses"});
     if (Status s = rejectUnknownKeys(*t, p, keys); !s.isOk()) {
       return s;
     }
@@ -595,6 +647,25 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules) {
     }
     if (c.exit_fullness >= c.enter_fullness) {
       return errorAt(*t, p, "exit_fullness must be below enter_fullness (hysteresis)");
+    }
+    if (Status s = readNumber(*t, p, "backend_503_enter", 0.01, 1.0, c.backend_503_enter);
+        !s.isOk()) {
+      return s;
+    }
+    if (Status s = readNumber(*t, p, "backend_503_exit", 0.0, 1.0, c.backend_503_exit);
+        !s.isOk()) {
+      return s;
+    }
+    if (c.backend_503_exit >= c.backend_503_enter) {
+      return errorAt(*t, p, "backend_503_exit must be below backend_503_enter (hysteresis)");
+    }
+    if (Status s = readInt(*t, p, "backend_window_ms", 100, 600000, c.backend_window_ms);
+        !s.isOk()) {
+      return s;
+    }
+    if (Status s = readInt(*t, p, "backend_min_responses", 1, 1000000, c.backend_min_responses);
+        !s.isOk()) {
+      return s;
     }
     if (Status s = readMethods(*t, p, "shed_methods", c.shed_methods); !s.isOk()) {
       return s;
@@ -715,9 +786,13 @@ std::string render(const filters::ShieldRules& r) {
          std::to_string(r.overload.enter_fullness) + " " +
          std::to_string(r.overload.exit_fullness) + " " +
          std::to_string(r.overload.shed_methods) + " " +
-         std::to_string(r.overload.shed_verified) + "\nverify " +
+         std::to_string(r.overload.shed_verified) + " backend_503 " +
+         std::to_string(r.overload.backend_503_enter) + " " +
+         std::to_string(r.overload.backend_503_exit) + " " +
+         std::to_string(r.overload.backend_window_ms) + " " +
+         std::to_string(r.overload.backend_min_responses) + "\nverify " +
          std::to_string(r.verify.by_authorization) + " " + std::to_string(r.verify.by_ack) + " " +
-         std::to_string(r.verify.ttl_s) + "\n";
+         std::to_string(r.verify.ttl_s) + " " + std::to_string(r.verify.nonce_ttl_s) + "\n";
   return out;
 }
 
@@ -738,11 +813,13 @@ Status readShieldConfig(const toml::table& root, std::string_view source_name,
     return invalidArgument(std::move(text));
   }
   auto rules = std::make_shared<filters::ShieldRules>();
-  if (Status s = reader.run(*table, *rules); !s.isOk()) {
+  filters::StateSizes sizes;
+  if (Status s = reader.run(*table, *rules, sizes); !s.isOk()) {
     return s;
   }
   out.present = true;
-  out.text = render(*rules);
+  out.sizes = sizes;
+  out.text = render(*rules) + "tables " + filters::describeStateSizes(sizes) + "\n";
   out.rules = std::move(rules);
   return Status::ok();
 }

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "filters/shield_rules.h"
+#include "filters/state_sizes.h"
 #include "src/status.h"
 
 namespace sipshield {
@@ -23,6 +24,10 @@ struct ShieldConfig {
   // rules are the finalized rules (null when !present). Immutable and shared: a reload builds a
   // new object; workers keep their state across the swap (filters::FilterChain::setRules).
   std::shared_ptr<const filters::ShieldRules> rules;
+  // sizes are the [shield.tables] sizes of the shield's tables (defaults when absent). They
+  // are allocated once when the workers start: a reload that changes them is logged and the
+  // running sizes stay until a restart (Daemon::reload).
+  filters::StateSizes sizes;
   // text is a canonical one-line-per-setting rendering, for describe and for diffs.
   std::string text;
 
@@ -37,6 +42,7 @@ struct ShieldConfig {
 // (acl.allow_files / acl.deny_files) are opened relative to `base_dir` (the current directory
 // when empty). Returns ok, or kInvalidArgument naming the source, the line, the dotted key
 // (e.g. "shield.rate_limit[2].burst") and the problem: unknown keys (with a did-you-mean),
+// table sizes in [shield.tables] that are not powers of two or are out of range,
 // wrong types, out-of-range numbers, bad CIDR prefixes (with the file and line for list
 // files), unknown methods, trust classes or actions, duplicate rule names, or an action a
 // stage cannot take.

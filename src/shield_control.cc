@@ -88,6 +88,15 @@ ShieldControl::ShieldControl(const std::vector<Pipeline*>& pipelines, RulesFn ru
       events_(events),
       clock_(std::move(clock)) {}
 
+std::shared_ptr<filters::SharedShieldState> ShieldControl::sharedState(
+    const filters::StateSizes& sizes) {
+  if (shared_ == nullptr) {
+    shared_ = std::make_shared<filters::SharedShieldState>(
+        sizes, filters::SharedShieldState::randomKey());
+  }
+  return shared_;
+}
+
 void ShieldControl::addCommands(control::CommandRegistry& registry) {
   registry.add("top", "{\"limit\":N}: top sources and prefixes in the flood sketch window",
                [this](const json& request) -> json {

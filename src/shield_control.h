@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "filters/operator_bans.h"
+#include "filters/shared_state.h"
 #include "filters/shield_rules.h"
 #include "src/control/command_registry.h"
 #include "src/control/event_log.h"
@@ -82,6 +83,13 @@ class ShieldControl {
   // "matched","dropped","replied","banned","dry_run_matched"}]}, counters summed over workers.
   [[nodiscard]] nlohmann::json rulesJson() const;
 
+  // sharedState returns the shield state every worker's FilterChain shares (relayed nonces,
+  // global ceilings, the backends' 503 signal; FilterChain::shareState), made on the first
+  // call with `sizes` and a random key. Later calls return the same object whatever `sizes`
+  // say: its tables are sized once, at start (a restart is needed to resize them).
+  [[nodiscard]] std::shared_ptr<filters::SharedShieldState> sharedState(
+      const filters::StateSizes& sizes);
+
   // autoBanCount is the number of mirrored automatic bans (tests, gauges).
   [[nodiscard]] size_t autoBanCount() const { return auto_bans_.size(); }
 
@@ -110,6 +118,7 @@ class ShieldControl {
   std::map<AutoBanKey, AutoBan> auto_bans_;
   uint64_t untracked_bans_ = 0;
   uint64_t last_expire_ms_ = 0;
+  std::shared_ptr<filters::SharedShieldState> shared_;
 };
 
 }  // namespace sipshield

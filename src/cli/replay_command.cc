@@ -83,7 +83,9 @@ class Replayer {
     if (!reader.ok()) {
       return invalidArgument("snapshot reader: " + reader.status().message());
     }
-    pipeline_ = std::make_unique<Pipeline>(*publisher_, reader.value(), nullptr);
+    // The shield's tables as configured ([shield.tables]), as the daemon sizes them.
+    pipeline_ = std::make_unique<Pipeline>(*publisher_, reader.value(), nullptr,
+                                           config_.shield.sizes);
     pipelines_.push_back(pipeline_.get());
     SnapshotInputs inputs;
     inputs.config = &config_;

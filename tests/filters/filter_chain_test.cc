@@ -250,7 +250,17 @@ TEST(FilterChain, OverloadShedsUnverifiedFirst) {
   EXPECT_TRUE(h.full("192.0.2.1", reinvite).pass());
   EXPECT_TRUE(h.full("192.0.2.1", ok).pass());
   EXPECT_TRUE(h.full("10.1.1.1", invite).pass());
-  // A source that answered a digest challenge is verified and no longer shed.
+  // A source that answered a digest challenge a backend sent it is verified and no longer
+  // shed.
+  Msg challenge(std::string("SIP/2.0 401 Unauthorized\r\n"
+                            "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-test-1\r\n"
+                            "From: <sip:alice@example.com>;tag=abc\r\n"
+                            "To: <sip:bob@example.com>;tag=xyz\r\nCall-ID: call-1@test\r\n"
+                            "CSeq: 1 REGISTER\r\n"
+                            "WWW-Authenticate: Digest realm=\"r\", nonce=\"abc\"\r\n"
+                            "Content-Length: 0\r\n\r\n"));
+  h.chain->observeBackendResponse(challenge.in(), challenge.parsed.message, addr("192.0.2.2"),
+                                  h.now);
   EXPECT_TRUE(h.full("192.0.2.2", authed).pass());
   EXPECT_TRUE(h.full("192.0.2.2", invite).pass());
   EXPECT_TRUE(h.chain->verified().contains(addr("192.0.2.2"), h.now));
@@ -267,15 +277,15 @@ TEST(FilterChain, OverloadFromBurstFullness) {
   for (int i = 0; i < 100; ++i) {
     h.chain->observeBurst(32, 32);
   }
-  EXPECT_TRUE(h.chain->overload().overloaded());
+  EXPECT_TRUE(h.chain->overload().overloaded(h.now));
   for (int i = 0; i < 5; ++i) {
     h.chain->observeBurst(4, 32);
   }
-  EXPECT_TRUE(h.chain->overload().overloaded());  // still above exit
+  EXPECT_TRUE(h.chain->overload().overloaded(h.now));  // still above exit
   for (int i = 0; i < 100; ++i) {
     h.chain->observeBurst(4, 32);
   }
-  EXPECT_FALSE(h.chain->overload().overloaded());
+  EXPECT_FALSE(h.chain->overload().overloaded(h.now));
 }
 
 // Hop count in the chain: learned while calm, a spoofed TTL is dropped; trusted skip it.

@@ -82,6 +82,34 @@ class Shield {
     }
     return reply;
   }
+  // sendAll runs one datagram and returns every datagram the pipeline sent, with its
+  // destination.
+  std::vector<std::pair<net::Endpoint, std::string>> sendAll(std::string bytes,
+                                                             std::string_view source) {
+    RxPacket p;
+    p.data = reinterpret_cast<const uint8_t*>(bytes.data());
+    p.length = static_cast<uint32_t>(bytes.size());
+    p.source = ep(source);
+    p.ttl = 60;
+    tx_->clear();
+    now_ns_ += 1000000;
+    pipeline_->processBurst(std::span<const RxPacket>(&p, 1), *tx_, now_ns_);
+    std::vector<std::pair<net::Endpoint, std::string>> out;
+    for (const TxPacket& t : tx_->ready()) {
+      out.emplace_back(t.destination, std::string(reinterpret_cast<const char*>(t.data), t.length));
+    }
+    return out;
+  }
+  // forwardedText sends a request from `source` and returns what reached the backend ("" when
+  // nothing did).
+  std::string forwardedText(const std::string& bytes, std::string_view source) {
+    for (auto& [destination, text] : sendAll(bytes, source)) {
+      if (destination == ep("10.0.0.1:5060")) {
+        return text;
+      }
+    }
+    return "";
+  }
   bool forwards(const std::string& bytes, std::string_view source) {
     bool forwarded = false;
     (void)send(bytes, source, forwarded);
@@ -203,6 +231,94 @@ TEST(PipelineShield, ReloadKeepsBuckets) {
   EXPECT_FALSE(s.forwards(invite(21), "203.0.113.66:5060"));  // still empty after reload
   s.publish("");  // shield removed: everything passes
   EXPECT_TRUE(s.forwards(invite(22), "203.0.113.66:5060"));
+}
+
+filters::Address addrOf(const char* text) {
+  filters::Address a;
+  EXPECT_TRUE(filters::parseAddress(text, a)) << text;
+  return a;
+}
+
+// backendAnswer turns a request as the backend received it into the backend's response:
+// `status`, the Vias echoed (ours on top), a To-tag, and `extra` header lines.
+std::string backendAnswer(const std::string& forwarded, int status, std::string_view extra = "") {
+  std::string r = forwarded;
+  r.replace(0, r.find("\r\n"), "SIP/2.0 " + std::to_string(status) + " Answer");
+  const size_t to = r.find("To: <sip:bob@example.com>");
+  if (to != std::string::npos) {
+    r.insert(to + std::string_view("To: <sip:bob@example.com>").size(), ";tag=be1");
+  }
+  r.insert(r.find("Content-Length:"), std::string(extra));
+  return r;
+}
+
+std::string withAuthorization(std::string request, std::string_view nonce) {
+  request.insert(request.find("Content-Length:"),
+                 "Authorization: Digest username=\"alice\", realm=\"example.com\", nonce=\"" +
+                     std::string(nonce) + "\", uri=\"sip:192.0.2.10\", response=\"00ff\"\r\n");
+  return request;
+}
+
+// Return routability through the pipeline: the backend's 401 relayed to a client records its
+// nonce for the client's address (the next Via's received); the client's answer verifies it;
+// the same nonce from another address, or a forged nonce, does not.
+TEST(PipelineShield, RelayedChallengeNonceVerifies) {
+  Shield s;
+  s.publish("[shield]\n");
+  const std::string forwarded = s.forwardedText(invite(1), "203.0.113.5:5060");
+  ASSERT_FALSE(forwarded.empty());
+  const auto relayed = s.sendAll(
+      backendAnswer(forwarded, 401, "WWW-Authenticate: Digest realm=\"example.com\", "
+                                    "nonce=\"4fa3c9e1\", algorithm=MD5\r\n"),
+      "10.0.0.1:5060");
+  ASSERT_EQ(relayed.size(), 1u);
+  EXPECT_EQ(relayed[0].first, ep("203.0.113.5:5060"));  // Via received: the real source
+  const filters::FilterChain& chain = s.pipeline().shield();
+  auto verified = [&](const char* address) {
+    return s.pipeline().shield().verified().contains(addrOf(address), chain.clockMs());
+  };
+  EXPECT_FALSE(verified("203.0.113.5"));
+  // Another address with the right nonce, and the right address with a forged nonce: no.
+  EXPECT_TRUE(s.forwards(withAuthorization(invite(2), "4fa3c9e1"), "203.0.113.6:5060"));
+  EXPECT_FALSE(verified("203.0.113.6"));
+  EXPECT_TRUE(s.forwards(withAuthorization(invite(3), "4fa3c9e2"), "203.0.113.5:5060"));
+  EXPECT_FALSE(verified("203.0.113.5"));
+  // The challenged client answering: verified.
+  EXPECT_TRUE(s.forwards(withAuthorization(invite(4), "4fa3c9e1"), "203.0.113.5:5060"));
+  EXPECT_TRUE(verified("203.0.113.5"));
+}
+
+// Overload from the backends' 503s: once they answer 503 to enough calls, a new INVITE from
+// an unverified source gets the shield's own 503 and never reaches them, while an in-dialog
+// request and a backend's response still pass.
+TEST(PipelineShield, Backend503sShedNewInvites) {
+  Shield s;
+  s.publish("[shield]\n[shield.overload]\nbackend_min_responses = 10\n");
+  std::vector<std::string> forwarded;
+  for (int i = 0; i < 12; ++i) {
+    forwarded.push_back(s.forwardedText(invite(100 + i), "203.0.113.7:5060"));
+    ASSERT_FALSE(forwarded.back().empty()) << i;
+  }
+  for (int i = 0; i < 10; ++i) {
+    const auto relayed = s.sendAll(backendAnswer(forwarded[static_cast<size_t>(i)], 503),
+                                   "10.0.0.1:5060");
+    ASSERT_EQ(relayed.size(), 1u) << i;  // the 503s themselves are relayed to the caller
+  }
+  bool sent = true;
+  EXPECT_EQ(s.send(invite(200), "203.0.113.8:5060", sent), "SIP/2.0 503 Service Unavailable");
+  EXPECT_FALSE(sent);
+  EXPECT_EQ(s.pipeline().shield().reasonCount(filters::ShieldReason::OverloadShed), 1u);
+  // In dialog (To-tag): forwarded.
+  std::string in_dialog = invite(201);
+  in_dialog.insert(in_dialog.find("To: <sip:bob@example.com>") + 25, ";tag=dlg");
+  EXPECT_TRUE(s.forwards(in_dialog, "203.0.113.8:5060"));
+  // A backend's 200 for an earlier call: relayed to its caller.
+  const auto relayed = s.sendAll(backendAnswer(forwarded[10], 200), "10.0.0.1:5060");
+  ASSERT_EQ(relayed.size(), 1u);
+  EXPECT_EQ(relayed[0].first, ep("203.0.113.7:5060"));
+  // Two windows (2 s) later without more 503s the signal has lapsed.
+  s.advanceMs(2100);
+  EXPECT_TRUE(s.forwards(invite(202), "203.0.113.8:5060"));
 }
 
 }  // namespace

@@ -141,6 +141,29 @@ TEST(ShieldConfig, ErrorsTable) {
        "is the name of a built-in rule"},
       {"missing list file", "[shield.acl]\ndeny_files = [\"/nonexistent/deny.txt\"]\n",
        "shield.acl.deny_files[0]: cannot open"},
+      {"tables: zero", "[shield.tables]\nbuckets = 0\n",
+       "test.toml:8: shield.tables.buckets: must be an integer 16..16777216, got 0"},
+      {"tables: not a power of two", "[shield.tables]\nbans = 1000\n",
+       "test.toml:8: shield.tables.bans: must be a power of two (the table indexes by mask), "
+       "got 1000; nearest: 512 or 1024"},
+      {"tables: absurd", "[shield.tables]\nverified = 1073741824\n",
+       "test.toml:8: shield.tables.verified: must be an integer 16..16777216"},
+      {"tables: nonces too big", "[shield.tables]\nbuckets = 1024\nnonces = 33554432\n",
+       "test.toml:9: shield.tables.nonces: must be an integer 16..16777216"},
+      {"tables: sketch depth", "[shield.tables]\nsketch_depth = 0\n",
+       "test.toml:8: shield.tables.sketch_depth: must be an integer 1..8, got 0"},
+      {"tables: not a number", "[shield.tables]\nhop_prefixes = \"big\"\n",
+       "test.toml:8: shield.tables.hop_prefixes: must be an integer"},
+      {"tables: unknown key", "[shield.tables]\nbukets = 1024\n",
+       "test.toml:8: shield.tables.bukets: unknown key"},
+      {"tables: not a table", "[shield]\ntables = 5\n", "shield.tables"},
+      {"backend 503 hysteresis",
+       "[shield.overload]\nbackend_503_enter = 0.1\nbackend_503_exit = 0.1\n",
+       "backend_503_exit must be below backend_503_enter"},
+      {"backend window", "[shield.overload]\nbackend_window_ms = 5\n",
+       "test.toml:8: shield.overload.backend_window_ms: must be an integer 100..600000"},
+      {"nonce ttl", "[shield.verify]\nnonce_ttl_s = 0\n",
+       "test.toml:8: shield.verify.nonce_ttl_s: must be an integer 1..86400"},
   };
   for (const Row& r : rows) {
     auto config = parse(r.shield);
@@ -148,6 +171,56 @@ TEST(ShieldConfig, ErrorsTable) {
     EXPECT_NE(config.status().message().find(r.expected), std::string::npos)
         << r.desc << ": " << config.status().message();
   }
+}
+
+// [shield.tables] sets the table sizes; absent keys keep the defaults; the sizes are part of
+// the rendered text (so a reload diff sees them).
+TEST(ShieldConfig, Tables) {
+  struct Row {
+    const char* desc;
+    const char* shield;
+    filters::StateSizes expected;
+  };
+  filters::StateSizes custom;
+  custom.buckets = 1u << 20;
+  custom.bans = 16;
+  custom.verified = 1u << 24;
+  custom.hop_prefixes = 1024;
+  custom.sketch_width = 1u << 12;
+  custom.sketch_depth = 3;
+  custom.nonces = 1u << 18;
+  filters::StateSizes some;
+  some.nonces = 4096;
+  const Row rows[] = {
+      {"absent", "[shield]\n", filters::StateSizes{}},
+      {"all", "[shield.tables]\nbuckets = 1048576\nbans = 16\nverified = 16777216\n"
+              "hop_prefixes = 1024\nsketch_width = 4096\nsketch_depth = 3\nnonces = 262144\n",
+       custom},
+      {"some", "[shield.tables]\nnonces = 4096\n", some},
+  };
+  for (const Row& r : rows) {
+    auto config = parse(r.shield);
+    ASSERT_TRUE(config.isOk()) << r.desc << ": " << config.status().toString();
+    EXPECT_TRUE(config->shield.sizes == r.expected) << r.desc;
+  }
+  auto a = parse("[shield.tables]\nbuckets = 1024\n");
+  auto b = parse("[shield.tables]\nbuckets = 2048\n");
+  ASSERT_TRUE(a.isOk() && b.isOk());
+  EXPECT_FALSE(a->shield == b->shield);
+}
+
+// The backends' 503 overload keys and the nonce TTL parse into the rules.
+TEST(ShieldConfig, Backend503AndNonceKeys) {
+  auto config = parse(
+      "[shield.overload]\nbackend_503_enter = 0.3\nbackend_503_exit = 0.1\n"
+      "backend_window_ms = 2000\nbackend_min_responses = 50\n[shield.verify]\nnonce_ttl_s = 60\n");
+  ASSERT_TRUE(config.isOk()) << config.status().toString();
+  const filters::ShieldRules& r = *config->shield.rules;
+  EXPECT_DOUBLE_EQ(r.overload.backend_503_enter, 0.3);
+  EXPECT_DOUBLE_EQ(r.overload.backend_503_exit, 0.1);
+  EXPECT_EQ(r.overload.backend_window_ms, 2000u);
+  EXPECT_EQ(r.overload.backend_min_responses, 50u);
+  EXPECT_EQ(r.verify.nonce_ttl_s, 60u);
 }
 
 // ACL lists load from files (one prefix per line, # comments); a bad line names file:line.

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "filters/token_bucket.h"
+
+namespace sipshield::filters {
+
+// SharedBucket is one global per-class ceiling's token bucket, shared by every worker, so the
+// configured rate is the whole process's (not N workers x the rate). Lock-free: the tokens and
+// the refill time are two atomic words; whoever advances `last_ms` with a compare-and-swap
+// credits the refill for that interval (so no interval is credited twice), clamped to the
+// burst in the same CAS loop. Workers take tokens in small batches (RateLimitRule::
+// share_batch) into a per-worker stash, so the shared cache line is touched about once per
+// batch, not once per packet. Tokens are never created by the split: every packet that passes
+// spent a token the shared bucket refilled, so all workers together pass at most
+// burst + rate x time; a worker's stash holds at most one batch.
+//
+// Thread-safety: any thread; lock-free, allocation-free.
+class alignas(64) SharedBucket {
+ public:
+  // grab refills the bucket for the time up to `now_ms` (a worker whose clock lags another's
+  // refills nothing) and takes up to `want_units` (whole tokens, in kTokenUnits) of what it
+  // holds. Returns the units taken: a multiple of kTokenUnits, 0 when the bucket is empty.
+  [[nodiscard]] int64_t grab(const BucketSpec& spec, uint64_t now_ms, int64_t want_units);
+
+  // tokens is the current fill in units (tests).
+  [[nodiscard]] int64_t tokens() const { return tokens_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> tokens_{0};
+  std::atomic<uint64_t> last_ms_{0};  // 0 = never used: the first grab fills the bucket
+};
+
+// SharedCeilings holds the SharedBucket of every global rate-limit rule, found by the rule's
+// name hash, so a reload that keeps a rule's name keeps its bucket (as the per-worker buckets
+// do). Fixed size: kSlots names; a rule that finds the table full gets null and its chain
+// falls back to a per-worker bucket. Names of removed rules keep their slot (a few bytes
+// each; reloads rename rules rarely).
+//
+// Thread-safety: any thread; find claims slots with a CAS, lock-free.
+class SharedCeilings {
+ public:
+  static constexpr uint32_t kSlots = 512;
+
+  SharedCeilings();
+  SharedCeilings(const SharedCeilings&) = delete;
+  SharedCeilings& operator=(const SharedCeilings&) = delete;
+
+  // find returns the bucket of the rule named by `name_hash` (hashName of its name, never 0),
+  // claiming an empty slot the first time; null when all kSlots are taken by other names.
+  // Called when a worker installs new rules, not per packet (a linear probe).
+  [[nodiscard]] SharedBucket* find(uint64_t name_hash);
+
+  [[nodiscard]] size_t memoryBytes() const { return sizeof(Slot) * kSlots; }
+
+ private:
+  struct Slot {
+    std::atomic<uint64_t> name_hash{0};
+    SharedBucket bucket;
+  };
+  std::unique_ptr<Slot[]> slots_;
+};
+
+}  // namespace sipshield::filters
