@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -7,9 +8,10 @@
 
 namespace sipshield::lb {
 
-// MessageEditor copies a message into an output buffer while applying a few edits (insert,
-// replace, remove) at offsets of the input: the stateless-proxy rewrite without building
-// the message twice. Fixed capacity, no allocation. Not thread-safe (one per worker/packet).
+// MessageEditor holds a few edits (insert, replace, remove) at offsets of a message and
+// applies them either while copying it into an output buffer (write) or inside the buffer
+// it was received in (applyInPlace): the stateless-proxy rewrite without building the message
+// twice. Fixed capacity, no allocation. Not thread-safe (one per worker/packet).
 class MessageEditor {
  public:
   static constexpr int kMaxEdits = 12;
@@ -24,6 +26,32 @@ class MessageEditor {
   // but must not overlap. Returns the output length, or 0 when edits overlap or the result
   // would exceed `capacity`.
   [[nodiscard]] size_t write(parser::ByteView input, uint8_t* out, size_t capacity);
+
+  // InPlace is where applyInPlace left the rewritten message: `data` is null when it could not
+  // be applied (overlapping or out-of-range edits, or not enough room either side).
+  struct InPlace {
+    uint8_t* data = nullptr;
+    size_t length = 0;
+  };
+
+  // applyInPlace applies the edits to the `length` bytes at `begin` inside the buffer they
+  // live in, which has `headroom` writable bytes before `begin` and `tailroom` after
+  // `begin + length`. Only the bytes that must move are moved: when the message grows and the
+  // growth fits the headroom, everything before the last edit moves toward the headroom and
+  // the bytes after the last edit (the body) stay where they are; when it shrinks, the bytes
+  // before the last edit move forward. Growth that does not fit the headroom but fits the
+  // tailroom keeps the start in place and moves what follows the first edit (the body too).
+  // The edit texts must not point into the buffer. Gives the same bytes as write(). Returns
+  // where the message now starts and its length, or {nullptr, 0} (buffer untouched) when the
+  // edits overlap, fall outside `length`, or the growth fits neither side. Not thread-safe.
+  [[nodiscard]] InPlace applyInPlace(uint8_t* begin, size_t length, size_t headroom,
+                                     size_t tailroom) const;
+
+  // growth returns the output length minus the input length (negative when it shrinks).
+  [[nodiscard]] int64_t growth() const;
+
+  // size returns the number of edits held.
+  [[nodiscard]] int size() const { return count_; }
 
   void clear() { count_ = 0; }
 

@@ -21,7 +21,17 @@ parser::Span headerLine(ByteView input, const HeaderField& field) {
 size_t rewriteRequest(ByteView input, const parser::SipMessage& message,
                       const parser::SipSummary& summary, RequestEdits& edits,
                       MessageEditor& editor, uint8_t* out, size_t capacity) {
+  if (!prepareRequest(input, message, summary, edits, editor)) {
+    return 0;
+  }
+  return editor.write(input, out, capacity);
+}
+
+bool prepareRequest(ByteView input, const parser::SipMessage& message,
+                    const parser::SipSummary& summary, RequestEdits& edits,
+                    MessageEditor& editor) {
   editor.clear();
+  bool ok = true;
   const uint32_t after_start_line = message.start_line.end() + 2;
   editor.insert(after_start_line, edits.via_line);
   if (!edits.record_route_line.empty()) {
@@ -30,7 +40,7 @@ size_t rewriteRequest(ByteView input, const parser::SipMessage& message,
 
   // RFC 3581 §4 / RFC 3261 §18.2.1: tell the next hop where the request really came from.
   const parser::ViaEntry& top = summary.top_via;
-  char rport_text[12];
+  char* rport_text = edits.rport_text;
   if (edits.rport >= 0 && top.has_rport && top.rport < 0) {
     int n = 0;
     const char prefix[] = "rport=";
@@ -50,11 +60,11 @@ size_t rewriteRequest(ByteView input, const parser::SipMessage& message,
     editor.replace(top.rport_param.offset, top.rport_param.length,
                    std::string_view(rport_text, static_cast<size_t>(n)));
   }
-  char received_text[64];
+  char* received_text = edits.received_text;
   if (!edits.received.empty()) {
     if (!top.received.empty()) {
       editor.replace(top.received.offset, top.received.length, edits.received);
-    } else if (edits.received.size() + 10 <= sizeof(received_text)) {
+    } else if (edits.received.size() + 10 <= sizeof(edits.received_text)) {
       size_t n = 0;
       for (char c : std::string_view(";received=")) {
         received_text[n++] = c;
@@ -87,10 +97,10 @@ size_t rewriteRequest(ByteView input, const parser::SipMessage& message,
     Span uri;
     Span cut;
     if (firstRouteElement(input, message, uri, cut)) {
-      editor.remove(cut);
+      ok = editor.remove(cut) && ok;
     }
   }
-  return editor.write(input, out, capacity);
+  return ok && editor.size() > 0;
 }
 
 bool topViaRemoval(ByteView input, const parser::SipMessage& message, Span& cut,
@@ -114,9 +124,15 @@ bool topViaRemoval(ByteView input, const parser::SipMessage& message, Span& cut,
 
 size_t rewriteResponse(ByteView input, Span cut, MessageEditor& editor, uint8_t* out,
                        size_t capacity) {
-  editor.clear();
-  editor.remove(cut);
+  if (!prepareResponse(cut, editor)) {
+    return 0;
+  }
   return editor.write(input, out, capacity);
+}
+
+bool prepareResponse(Span cut, MessageEditor& editor) {
+  editor.clear();
+  return editor.remove(cut);
 }
 
 bool firstRouteElement(ByteView input, const parser::SipMessage& message, Span& uri, Span& cut) {

@@ -22,6 +22,10 @@ struct RequestEdits {
   bool pop_top_route = false;          // the first Route element addresses us (§16.4)
   // Scratch for the decremented Max-Forwards digits; the caller keeps it alive.
   char max_forwards_text[4] = {};
+  // Scratch for the rport= and ;received= texts (prepareRequest writes them); the caller keeps
+  // them alive until the editor has been applied.
+  char rport_text[12] = {};
+  char received_text[64] = {};
 };
 
 // rewriteRequest writes `input` with our Via on top, Record-Route (if given) and
@@ -32,6 +36,18 @@ struct RequestEdits {
 size_t rewriteRequest(parser::ByteView input, const parser::SipMessage& message,
                       const parser::SipSummary& summary, RequestEdits& edits,
                       MessageEditor& editor, uint8_t* out, size_t capacity);
+
+// prepareRequest loads `editor` (cleared first) with the edits rewriteRequest applies, so the
+// caller can apply them in place (MessageEditor::applyInPlace) or copy (write). The edit texts
+// point into `edits` and `editor` must be applied while `edits` lives. Same preconditions as
+// rewriteRequest. Returns false when the editor's table is full (never with these edits).
+bool prepareRequest(parser::ByteView input, const parser::SipMessage& message,
+                    const parser::SipSummary& summary, RequestEdits& edits,
+                    MessageEditor& editor);
+
+// prepareResponse loads `editor` (cleared first) with the removal of `cut` (topViaRemoval).
+// Returns false when the editor's table is full (never).
+bool prepareResponse(parser::Span cut, MessageEditor& editor);
 
 // topViaRemoval finds the bytes to cut to pop the top via-parm of a response (§16.11): the
 // whole Via line when it holds one via-parm, else the via-parm and the comma after it.

@@ -10,7 +10,7 @@ TxBatch::TxBatch(uint32_t slots)
       memory_(new uint8_t[static_cast<size_t>(slots) * kSlotBytes]),
       packets_(new TxPacket[slots]) {
   for (uint32_t i = 0; i < slots_; ++i) {
-    packets_[i].data = memory_ + static_cast<size_t>(i) * kSlotBytes;
+    packets_[i].data = slotMemory(i);
   }
 }
 
@@ -25,9 +25,11 @@ TxPacket* TxBatch::claim() {
   }
   // A claimed but never committed slot is handed out again, so reset what the last user left.
   TxPacket* packet = &packets_[count_];
+  packet->data = slotMemory(count_);  // an in-place use pointed it elsewhere
   packet->length = 0;
   packet->destination = net::Endpoint{};
   packet->local_index = 0;
+  packet->in_place_of = nullptr;
   return packet;
 }
 
@@ -36,6 +38,17 @@ void TxBatch::commit(uint32_t length) {
     return;  // nothing was claimed: claim() returned nullptr
   }
   packets_[count_].length = length <= kSlotBytes ? length : kSlotBytes;
+  ++count_;
+}
+
+void TxBatch::commitInPlace(const RxPacket& source, uint8_t* data, uint32_t length) {
+  if (count_ == slots_) {
+    return;  // nothing was claimed: claim() returned nullptr
+  }
+  TxPacket& packet = packets_[count_];
+  packet.data = data;
+  packet.length = length;
+  packet.in_place_of = &source;
   ++count_;
 }
 

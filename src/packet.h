@@ -18,14 +18,25 @@ struct RxPacket {
   net::Endpoint source;
   uint8_t local_index = 0;  // which listen address (socket) it arrived on
   uint8_t ttl = 0;          // IPv4 TTL or IPv6 hop limit; 0 when the backend could not tell
+  // In-place mode: a backend that may transmit the received buffer itself (DPDK mbufs) sets
+  // `writable` to `data` (same bytes, mutable) with the free bytes around them. The pipeline
+  // may then rewrite the message inside [data - headroom, data + length + tailroom) and queue
+  // a TxPacket that references this packet instead of a copy. Null: copy path only (uring).
+  uint8_t* writable = nullptr;
+  uint16_t headroom = 0;
+  uint16_t tailroom = 0;
 };
 
-// TxPacket is one datagram to send: its bytes live in the batch's slot.
+// TxPacket is one datagram to send: its bytes live in the batch's slot, or (in place) in the
+// buffer of the received packet `in_place_of` points to.
 struct TxPacket {
   uint8_t* data = nullptr;
   uint32_t length = 0;
   net::Endpoint destination;
   uint8_t local_index = 0;  // which listen address (socket) to send from
+  // Non-null: `data` points into this RxPacket's buffer (rewritten in place), valid until the
+  // backend has transmitted the batch; the backend sends that buffer rather than a copy.
+  const RxPacket* in_place_of = nullptr;
 };
 
 // TxBatch is a fixed set of transmit slots, allocated once per worker. Not thread-safe: one
@@ -45,6 +56,9 @@ class TxBatch {
   TxPacket* claim();
   // commit marks the claimed slot as ready with `length` bytes.
   void commit(uint32_t length);
+  // commitInPlace marks the claimed slot as ready with `length` bytes at `data`, inside the
+  // buffer of received packet `source` (whose `writable` bytes were rewritten in place).
+  void commitInPlace(const RxPacket& source, uint8_t* data, uint32_t length);
 
   [[nodiscard]] std::span<TxPacket> ready() { return {packets_, count_}; }
   [[nodiscard]] uint32_t size() const { return count_; }
@@ -57,6 +71,10 @@ class TxBatch {
   uint32_t count_ = 0;
   uint8_t* memory_;
   TxPacket* packets_;
+
+  [[nodiscard]] uint8_t* slotMemory(uint32_t index) const {
+    return memory_ + static_cast<size_t>(index) * kSlotBytes;
+  }
 };
 
 // BurstHandler is what an I/O backend drives: the pipeline implements it. One virtual call

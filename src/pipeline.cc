@@ -219,9 +219,10 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
     edits.rport = packet.source.port;
   }
 
-  const bool sent = emit(tx, next, local, [&](uint8_t* out) {
-    return lb::rewriteRequest(in, message, summary_, edits, editor_, out, kMaxUdpPayload);
-  });
+  // The edits are applied in the received buffer when the backend lends it (DPDK), else
+  // copied into a transmit slot: the same bytes either way.
+  const bool sent = lb::prepareRequest(in, message, summary_, edits, editor_) &&
+                    emitEdited(tx, packet, in, next, local);
   if (sent) {
     counters_.add(PipelineCounter::ForwardedRequests);
     bump(backend_requests_, chosen_backend);
@@ -300,12 +301,19 @@ void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) 
     counters_.add(PipelineCounter::DroppedNoRoute);
     return;
   }
+  const int from_backend = snapshot_->backendIndex(packet.source);
   if (parsed_.message.status_code == 503) {
-    bump(backend_503_, snapshot_->backendIndex(packet.source));
+    bump(backend_503_, from_backend);
   }
-  const bool sent = emit(tx, next, local, [&](uint8_t* out) {
-    return lb::rewriteResponse(in, cut, editor_, out, kMaxUdpPayload);
-  });
+  // --- DoS shield: a backend's 401/407 nonces, remembered for the client they go to (its
+  // answer proves return routability), and its 503 share (overload).
+  if (snapshot_->shield != nullptr && from_backend >= 0) {
+    shield_.observeBackendResponse(in, parsed_.message,
+                                   filters::Address::fromBytes(next.ip.isV6(), next.ip.bytes),
+                                   shield_.clockMs());
+  }
+  // --- end DoS shield
+  const bool sent = lb::prepareResponse(cut, editor_) && emitEdited(tx, packet, in, next, local);
   if (sent) {
     counters_.add(PipelineCounter::ForwardedResponses);
   }

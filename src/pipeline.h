@@ -90,6 +90,36 @@ class Pipeline final : public BurstHandler {
     tx.commit(static_cast<uint32_t>(length));
     return true;
   }
+  // emitEdited queues `in` with the edits editor_ holds for `destination` from `local`: in
+  // place when the backend lent the received buffer (packet.writable) and the growth fits
+  // around it, so the backend transmits that buffer; else copied into a slot (write()).
+  // Counts and returns like emit().
+  bool emitEdited(TxBatch& tx, const RxPacket& packet, parser::ByteView in,
+                  const net::Endpoint& destination, int local) {
+    if (packet.writable != nullptr && packet.writable == packet.data) {
+      TxPacket* out = tx.claim();
+      if (out == nullptr) {
+        counters_.add(PipelineCounter::DroppedTxFull);
+        return false;
+      }
+      if (static_cast<int64_t>(in.size) + editor_.growth() > kMaxUdpPayload) {
+        counters_.add(PipelineCounter::DroppedTooLarge);
+        return false;
+      }
+      // Bytes after Content-Length (cut off in `in`) are free room too.
+      const lb::MessageEditor::InPlace done = editor_.applyInPlace(
+          packet.writable, in.size, packet.headroom,
+          packet.tailroom + (packet.length - static_cast<uint32_t>(in.size)));
+      if (done.data != nullptr) {
+        out->destination = destination;
+        out->local_index = static_cast<uint8_t>(local);
+        tx.commitInPlace(packet, done.data, static_cast<uint32_t>(done.length));
+        return true;
+      }
+    }
+    return emit(tx, destination, local,
+                [&](uint8_t* out) { return editor_.write(in, out, kMaxUdpPayload); });
+  }
   // routeFromBackend finds the next hop of a request a backend sends toward a client.
   bool routeFromBackend(parser::ByteView in, lb::RequestEdits& edits, net::Endpoint& next);
   [[nodiscard]] bool topViaIsOurs(parser::ByteView in) const;

@@ -4,11 +4,13 @@
 // fragmentation on transmit, and what is counted instead of forwarded.
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
+#include <rte_ip.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "src/io/dpdk/dpdk_tx_checksum.h"
 #include "tests/dpdk/dpdk_test_util.h"
 
 namespace sipshield {
@@ -338,6 +340,85 @@ TEST(DpdkBackend, CaptureInCaptureOutMatchesPipeline) {
   }
   EXPECT_EQ(rig.counter(DpdkCounter::Datagrams), messages.size());
   EXPECT_EQ(rig.counter(DpdkCounter::TxDatagrams), expected.size());
+  // Every forwarded request went out in the mbuf it came in: equal bytes prove in place ==
+  // the copy path.
+  EXPECT_EQ(rig.counter(DpdkCounter::TxInPlace), expected.size());
+  EXPECT_EQ(rig.counter(DpdkCounter::TxCopied), 0u);
+}
+
+// The INVITE is rewritten and sent in its own mbuf: same mbuf out as in, the SDP body at the
+// address it was received at (only the start line and the headers before the last edit
+// moved, into the headroom), and the bytes the pipeline writes on the copy path. With
+// in_place_tx off the same bytes go out in a new mbuf.
+TEST(DpdkBackend, InviteForwardedInPlace) {
+  struct Row {
+    const char* description;
+    bool in_place;
+  };
+  const Row rows[] = {{"in place", true}, {"copy", false}};
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.description);
+    io::DpdkBackendConfig config;
+    config.in_place_tx = row.in_place;
+    Rig rig(config);
+    REQUIRE_RIG(rig);
+    rig.learnNeighbours();
+    const std::string invite = corpus("01_invite_sdp.sip");
+    const size_t body = invite.find("\r\n\r\n") + 4;
+    auto out = rig.run({ethernet(rig.mac(), kClientMac, net::kEtherTypeIpv4,
+                                 ipUdp(kClient, kListen, invite, 9))});
+    const auto expected = reference({invite}, kClient);
+    const auto got = datagrams(out);
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_EQ(expected.size(), 1u);
+    EXPECT_EQ(got[0].payload, expected[0].second);
+    EXPECT_TRUE(got[0].ip_checksum_ok);
+    EXPECT_TRUE(got[0].udp_checksum_ok);
+    ASSERT_EQ(rig.port().lastSent().size(), 1u);
+    const auto& in = rig.port().injected().back();
+    const auto& sent = rig.port().lastSent()[0];
+    // Where the body starts in the sent frame (Ethernet + IPv4 + UDP = 42 bytes of headers).
+    const size_t sent_body = 42 + expected[0].second.find("\r\n\r\n") + 4;
+    if (row.in_place) {
+      EXPECT_EQ(sent.mbuf, in.mbuf);
+      EXPECT_EQ(sent.data + sent_body, in.data + 42 + body);
+      EXPECT_LT(sent.data, in.data);  // grew into the headroom
+      EXPECT_EQ(rig.counter(DpdkCounter::TxInPlace), 1u);
+      EXPECT_EQ(rig.counter(DpdkCounter::TxCopied), 0u);
+    } else {
+      EXPECT_NE(sent.mbuf, in.mbuf);
+      EXPECT_EQ(rig.counter(DpdkCounter::TxInPlace), 0u);
+      EXPECT_EQ(rig.counter(DpdkCounter::TxCopied), 1u);
+    }
+  }
+}
+
+// A datagram that arrives in one frame but outgrows the MTU with our Via cannot go out in its
+// mbuf: it is copied and fragmented, with the same bytes.
+TEST(DpdkBackend, InPlaceFallsBackToCopyWhenFragmenting) {
+  Rig rig;
+  REQUIRE_RIG(rig);
+  rig.learnNeighbours();
+  // 1500 - 20 - 8 = 1472 bytes fit one frame; our Via (and received=) push it over.
+  size_t extra = 1472 - corpus("01_invite_sdp.sip").size();
+  std::string invite = bigInvite(extra);
+  while (invite.size() > 1472) {
+    invite = bigInvite(extra -= 8);
+  }
+  ASSERT_LE(invite.size(), 1472u);
+  ASSERT_GT(invite.size(), 1400u);
+  auto out = rig.run({ethernet(rig.mac(), kClientMac, net::kEtherTypeIpv4,
+                               ipUdp(kClient, kListen, invite, 10))});
+  const auto expected = reference({invite}, kClient);
+  ASSERT_EQ(expected.size(), 1u);
+  ASSERT_GT(expected[0].second.size(), 1472u);
+  const auto got = datagrams(out);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, expected[0].second);
+  EXPECT_TRUE(got[0].udp_checksum_ok);
+  EXPECT_EQ(got[0].frames, 2u);
+  EXPECT_EQ(rig.counter(DpdkCounter::TxInPlace), 0u);
+  EXPECT_EQ(rig.counter(DpdkCounter::TxCopied), 1u);
 }
 
 // A fragmented INVITE is reassembled, forwarded like the whole datagram, and fragmented again
@@ -368,6 +449,7 @@ TEST(DpdkBackend, ReassemblesAndFragments) {
   EXPECT_EQ(rig.counter(DpdkCounter::Reassembled), 1u);
   EXPECT_EQ(rig.counter(DpdkCounter::FragmentsReceived), frames.size());
   EXPECT_EQ(rig.counter(DpdkCounter::FragmentsSent), got[0].frames);
+  EXPECT_EQ(rig.counter(DpdkCounter::TxCopied), 1u);  // reassembled: no single mbuf to reuse
 }
 
 // An unknown next hop is resolved by ARP: the datagram waits, the ARP request goes out, the
@@ -475,6 +557,105 @@ TEST(DpdkBackend, DeliversIpv6Sip) {
   EXPECT_EQ(rig.counter(DpdkCounter::Datagrams), 1u);
   EXPECT_EQ(rig.counter(DpdkCounter::BadChecksum), 0u);
   (void)out;  // the backends are IPv4: what the pipeline does next is its own test's business
+}
+
+}  // namespace
+}  // namespace sipshield
+
+namespace sipshield {
+namespace {
+
+// Which checksums a port computes follows its tx_offload_capa, and configuration can force
+// software; the bits enabled in txmode are exactly the chosen ones.
+TEST(TxChecksumOffload, SelectionFollowsCapabilities) {
+  struct Row {
+    const char* description;
+    uint64_t capa;
+    bool wanted;
+    io::TxChecksumOffload expected;
+  };
+  const Row rows[] = {
+      {"none offered (net_ring, net_pcap)", 0, true, {false, false}},
+      {"both offered", RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM, true,
+       {true, true}},
+      {"udp only", RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM, true,
+       {false, true}},
+      {"ipv4 only", RTE_ETH_TX_OFFLOAD_IPV4_CKSUM, true, {true, false}},
+      {"offered but switched off", RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM,
+       false, {false, false}},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.description);
+    const io::TxChecksumOffload got = io::selectTxChecksumOffload(row.capa, row.wanted);
+    EXPECT_EQ(got, row.expected);
+    EXPECT_EQ(io::txOffloadBits(got) & ~row.capa, 0u);  // never asks for what is not offered
+    EXPECT_EQ((io::txOffloadBits(got) & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0, row.expected.udp);
+  }
+}
+
+// Software checksums verify; offloaded ones leave DPDK's contract in the frame: IPv4 header
+// checksum zero, UDP checksum = the pseudo-header sum as rte_ipv4/6_phdr_cksum computes it,
+// and the mbuf flags and lengths the PMD needs.
+TEST(TxChecksumOffload, HeadersFollowDpdkContract) {
+  struct Row {
+    const char* description;
+    const char* source;
+    const char* destination;
+    uint16_t vlan;
+    io::TxChecksumOffload offload;
+  };
+  const Row rows[] = {
+      {"v4 software", "198.18.0.1:5060", "198.18.1.31:5060", 0, {false, false}},
+      {"v4 both offloaded", "198.18.0.1:5060", "198.18.1.31:5060", 0, {true, true}},
+      {"v4 udp offloaded, vlan", "198.18.0.1:5060", "198.18.1.31:5061", 7, {false, true}},
+      {"v6 software", "[2001:db8::1]:5060", "[2001:db8::31]:5060", 0, {false, false}},
+      {"v6 udp offloaded", "[2001:db8::1]:5060", "[2001:db8::31]:5060", 0, {true, true}},
+  };
+  const std::string payload = corpus("01_invite_sdp.sip");
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.description);
+    const net::Endpoint source = ep(row.source);
+    const net::Endpoint destination = ep(row.destination);
+    const uint32_t header_bytes = io::datagramHeaderBytes(source.ip.isV4(), row.vlan);
+    Bytes frame(header_bytes + payload.size());
+    std::memcpy(frame.data() + header_bytes, payload.data(), payload.size());
+    const io::DatagramHeaders h =
+        io::writeDatagramHeaders(frame.data(), mac(0x01), row.vlan, source, destination,
+                                 static_cast<uint32_t>(payload.size()), 42, row.offload);
+    ASSERT_EQ(h.length, header_bytes);
+    const uint32_t l2 = row.vlan != 0 ? 18 : 14;
+    const uint8_t* l3 = frame.data() + l2;
+    const uint32_t l3_len = source.ip.isV4() ? 20 : 40;
+    const uint8_t* udp = l3 + l3_len;
+    const bool v4_offload = source.ip.isV4() && row.offload.ipv4;
+    if (!row.offload.udp && !v4_offload) {
+      EXPECT_EQ(h.ol_flags, 0u);
+      const auto got = datagrams({frame});
+      ASSERT_EQ(got.size(), 1u);
+      EXPECT_TRUE(got[0].ip_checksum_ok);
+      EXPECT_TRUE(got[0].udp_checksum_ok);
+      EXPECT_EQ(got[0].payload, payload);
+      continue;
+    }
+    EXPECT_EQ(h.l2_len, l2);
+    EXPECT_EQ(h.l3_len, l3_len);
+    uint64_t flags = source.ip.isV4() ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6;
+    if (v4_offload) {
+      flags |= RTE_MBUF_F_TX_IP_CKSUM;
+      EXPECT_EQ(net::load16(l3 + 10), 0u);
+    }
+    if (row.offload.udp) {
+      flags |= RTE_MBUF_F_TX_UDP_CKSUM;
+      const uint16_t expected =
+          source.ip.isV4()
+              ? rte_be_to_cpu_16(rte_ipv4_phdr_cksum(
+                    reinterpret_cast<const rte_ipv4_hdr*>(l3), flags))
+              : rte_be_to_cpu_16(rte_ipv6_phdr_cksum(
+                    reinterpret_cast<const rte_ipv6_hdr*>(l3), flags));
+      EXPECT_EQ(net::load16(udp + 6), expected);
+    }
+    EXPECT_EQ(h.ol_flags, flags);
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for namespaces); skips (exit 77) with a
 otherwise. Every namespace and process it starts is removed / stopped by pid, always.
 Standard library only. Run: dpdk_namespace_test.py SIPSHIELD [TEST...]"""
 
+import json
 import os
 import re
 import subprocess
@@ -161,29 +162,43 @@ class NsSipp(harness.Sipp):
 
 
 class DpdkShield(harness.Shield):
-    """sipshield with io = "dpdk" in the balancer namespace, one worker, two af_packet ports."""
+    """sipshield with io = "dpdk" in the balancer namespace, one worker, two af_packet ports;
+    with `tap` set, port 0 gets an exception path to the kernel through TAP interface `tap`."""
 
-    def __init__(self, workdir, binary, backends):
+    def __init__(self, workdir, binary, backends, tap=None, workers=1):
         self.backends = backends
-        super().__init__(workdir, binary, f"{LB_V4}:5060", backends, workers=1)
+        self.tap = tap
+        self.worker_count = workers
+        # A control socket when there are several workers: per-worker counters come from it.
+        self.socket_path = os.path.join(workdir, "control.sock") if workers > 1 else ""
+        super().__init__(workdir, binary, f"{LB_V4}:5060", backends, workers=workers)
 
     def write_config(self, backends):
         cpu = os.sched_getaffinity(0)
         eal = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", str(min(cpu)),
                "--log-level=*:warning", "--no-telemetry"]
-        lines = ["[server]", 'io = "dpdk"', f'listen = ["{LB_V4}:5060"]', "workers = 1",
+        # One RX/TX queue pair per worker on each port; the kernel's packet fanout hash spreads
+        # flows over them (af_packet's RSS).
+        qpairs = f",qpairs={self.worker_count}" if self.worker_count > 1 else ""
+        lines = ["[server]", 'io = "dpdk"', f'listen = ["{LB_V4}:5060"]',
+                 f"workers = {self.worker_count}",
                  "[balancer]", f'secret = "{harness.SECRET}"',
                  "[health]", "enabled = false",
-                 "[control]", 'socket = ""',
+                 "[control]", f'socket = "{self.socket_path}"',
                  "[dpdk]", "eal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]",
                  f'addresses = ["{LB_V4}/24@0", "{LB_BACKSIDE}/24@1"]', "mtu = 1500",
                  # framesz 8192: the kernel hands af_packet fanout groups whole datagrams
                  # (it reassembles fragments first), so frames can exceed the MTU.
                  "[[dpdk.ports]]",
-                 'device = "net_af_packet0,iface=l0,framesz=8192,blocksz=8192,framecnt=256"',
-                 "max_rx_frame = 8192",
+                 'device = "net_af_packet0,iface=l0,framesz=8192,blocksz=8192,framecnt=256'
+                 + qpairs + '"',
+                 "max_rx_frame = 8192"]
+        if self.tap:
+            lines += ['exception_path = "tap"', f'exception_name = "{self.tap}"']
+        lines += [
                  "[[dpdk.ports]]",
-                 'device = "net_af_packet1,iface=l1,framesz=8192,blocksz=8192,framecnt=256"',
+                 'device = "net_af_packet1,iface=l1,framesz=8192,blocksz=8192,framecnt=256'
+                 + qpairs + '"',
                  "max_rx_frame = 8192"]
         for name, address in backends:
             lines += ["[[backend]]", f'name = "{name}"', f'address = "{address}"']
@@ -192,7 +207,7 @@ class DpdkShield(harness.Shield):
 
 
 # harness.Shield starts the binary directly; the balancer must run inside its namespace.
-def start_shield(workdir, binary, backends):
+def start_shield(workdir, binary, backends, tap=None, workers=1):
     original = subprocess.Popen
 
     def popen(cmd, *args, **kwargs):
@@ -202,7 +217,7 @@ def start_shield(workdir, binary, backends):
 
     subprocess.Popen = popen
     try:
-        return DpdkShield(workdir, binary, backends)
+        return DpdkShield(workdir, binary, backends, tap, workers)
     finally:
         subprocess.Popen = original
 
@@ -237,10 +252,17 @@ def test_calls_arp_and_ping(workdir, binary):
             neigh = sh("ip", "-n", NS_BACKEND, "neigh", "show", LB_BACKSIDE).stdout
             check(Topology.mac(NS_LB, "l1") in neigh, f"backend ARP entry: {neigh!r}")
             report = shield.stop()
+            events = shield.events()
             shield = None
             counters = report["counters"]
             check(counters["forwarded_requests"] >= 3 * calls, f"counters {counters}")
             check(counters["forwarded_responses"] >= 3 * calls, f"counters {counters}")
+            # Requests and responses were rewritten in the mbufs they arrived in.
+            dpdk = dict(re.findall(r"(\w+)=(\d+)",
+                                   re.search(r"dpdk_counters.*", events).group(0)))
+            forwarded = counters["forwarded_requests"] + counters["forwarded_responses"]
+            check(int(dpdk.get("tx_in_place", 0)) == forwarded and "tx_copied" not in dpdk,
+                  f"in place {dpdk.get('tx_in_place')} of {forwarded}: {dpdk}")
         finally:
             if shield is not None:
                 shield.stop()
@@ -301,7 +323,171 @@ def test_fragmented_invite(workdir, binary):
                 receiver.wait()
 
 
-TESTS = [test_calls_arp_and_ping, test_fragmented_invite]
+# A TCP server and a UDP socket on the balancer's address, opened by its kernel on the TAP:
+# writes what each received into FILE.tcp / FILE.udp (and answers the TCP client).
+KERNEL_SERVER = r"""
+import select, socket, sys, time
+address, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+tcp.bind((address, port))
+tcp.listen(1)
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind((address, port))
+open(out + '.ready', 'w').close()
+deadline = time.monotonic() + float(sys.argv[4])
+pending = {tcp, udp}
+while pending and time.monotonic() < deadline:
+    ready, _, _ = select.select(list(pending), [], [], 0.2)
+    for s in ready:
+        if s is udp:
+            data, _ = udp.recvfrom(2048)
+            open(out + '.udp', 'wb').write(data)
+        else:
+            conn, _ = tcp.accept()
+            conn.settimeout(5)
+            data = conn.recv(2048)
+            conn.sendall(b'kernel saw: ' + data)
+            conn.close()
+            open(out + '.tcp', 'wb').write(data)
+        pending.discard(s)
+"""
+
+TCP_CLIENT = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(sys.argv[3].encode())
+print(s.recv(2048).decode())
+"""
+
+UDP_CLIENT = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def test_exception_path(workdir, binary):
+    """exception_path = "tap": a TCP connection and a UDP datagram to another port of the
+    balancer's address reach sockets its kernel opened on the TAP (the answers go back out
+    through DPDK), while SIP on 5060 is still forwarded by the fast path."""
+    with Topology():
+        tap = f"sst{TAG}"
+        got = os.path.join(workdir, "kernel")
+        sip = os.path.join(workdir, "sip-received")
+        receiver = subprocess.Popen(in_ns(NS_BACKEND, sys.executable, "-c", RECEIVE_ONE,
+                                          BACKEND_A, "5062", sip, "20"))
+        shield = None
+        server = None
+        try:
+            shield = start_shield(workdir, binary, [("a", f"{BACKEND_A}:5062")], tap=tap)
+            link = sh("ip", "-n", NS_LB, "-o", "link", "show", tap, check_rc=False)
+            check(link.returncode == 0, f"no TAP {tap} in the balancer namespace: {link.stderr}")
+            check(Topology.mac(NS_LB, "l0") in link.stdout,
+                  f"the TAP must carry the port's MAC: {link.stdout}")
+            # l0 also feeds the balancer's own kernel (af_packet only listens in): strict
+            # reverse-path filtering there (the client's subnet is routed via the TAP) keeps
+            # that kernel from answering on l0 directly, so only the TAP path can pass.
+            for conf in ("all", "l0"):
+                sh(*in_ns(NS_LB, "sysctl", "-qw", f"net.ipv4.conf.{conf}.rp_filter=1"))
+            sh("ip", "-n", NS_LB, "addr", "add", f"{LB_V4}/24", "dev", tap)
+            sh("ip", "-n", NS_LB, "link", "set", tap, "up")
+            server = subprocess.Popen(in_ns(NS_LB, sys.executable, "-c", KERNEL_SERVER, LB_V4,
+                                            "2222", got, "20"))
+            deadline = time.monotonic() + 5
+            while not os.path.exists(got + ".ready") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            client = sh(*in_ns(NS_CLIENT, sys.executable, "-c", TCP_CLIENT, LB_V4, "2222",
+                               "hello over tcp"), check_rc=False, timeout=20)
+            check(client.returncode == 0 and "kernel saw: hello over tcp" in client.stdout,
+                  f"TCP through the exception path: {client.stdout}{client.stderr}")
+            sh(*in_ns(NS_CLIENT, sys.executable, "-c", UDP_CLIENT, LB_V4, "2222",
+                      "hello over udp"))
+            server.wait(10)
+            for kind, text in (("tcp", b"hello over tcp"), ("udp", b"hello over udp")):
+                path = f"{got}.{kind}"
+                check(os.path.exists(path), f"the kernel's {kind} socket received nothing")
+                with open(path, "rb") as f:
+                    check(f.read() == text, f"{kind}: wrong bytes")
+            # SIP to the listen port still takes the fast path, not the kernel.
+            while not os.path.exists(sip + ".ready") and time.monotonic() < deadline + 5:
+                time.sleep(0.05)
+            message = os.path.join(workdir, "options.sip")
+            with open(message, "wb") as f:
+                f.write(b"OPTIONS sip:198.18.0.1 SIP/2.0\r\n"
+                        b"Via: SIP/2.0/UDP 198.18.0.2:5070;branch=z9hG4bKexc1\r\n"
+                        b"Max-Forwards: 70\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\n"
+                        b"Call-ID: exception-path@198.18.0.2\r\nCSeq: 1 OPTIONS\r\n"
+                        b"Content-Length: 0\r\n\r\n")
+            sh(*in_ns(NS_CLIENT, sys.executable, "-c", SEND_ONE, CLIENT_V4, "5070", LB_V4,
+                      "5060", message))
+            receiver.wait(20)
+            check(os.path.exists(sip), "the SIP message was not forwarded")
+            report = shield.stop()
+            events = shield.events()
+            shield = None
+            check(report["counters"]["forwarded_requests"] == 1, f"report {report}")
+            dpdk = dict(re.findall(r"(\w+)=(\d+)",
+                                   re.search(r"dpdk_counters.*", events).group(0)))
+            for name in ("to_kernel", "from_kernel", "tx_in_place"):
+                check(int(dpdk.get(name, 0)) > 0, f"dpdk counter {name}: {dpdk}")
+        finally:
+            if shield is not None:
+                shield.stop()
+            for proc in (server, receiver):
+                if proc is not None and proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+
+
+def test_two_workers(workdir, binary):
+    """Two workers, two queue pairs per port (af_packet fanout as RSS): calls from many
+    source ports (sipp -t un) are spread over both workers, both carry traffic, and every
+    call still reaches one backend only (the affinity table is shared)."""
+    ctl = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(binary))), "sipshieldctl")
+    check(os.path.exists(ctl), f"sipshieldctl not found beside {binary}: {ctl}")
+    with Topology():
+        backends = [("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")]
+        procs = [NsSipp(NS_BACKEND, workdir, "uas_a", ["-sf", os.path.join(harness.SCENARIOS,
+                        "uas.xml"), "-i", BACKEND_A, "-p", "5060"]),
+                 NsSipp(NS_BACKEND, workdir, "uas_b", ["-sf", os.path.join(harness.SCENARIOS,
+                        "uas.xml"), "-i", BACKEND_B, "-p", "5060"])]
+        shield = None
+        try:
+            shield = start_shield(workdir, binary, backends, workers=2)
+            sh(*in_ns(NS_CLIENT, sys.executable, "-c", PING, LB_V4, "1"), check_rc=False)
+            calls = 40
+            uac = NsSipp(NS_CLIENT, workdir, "uac",
+                         ["-sf", os.path.join(harness.SCENARIOS, "uac.xml"), f"{LB_V4}:5060",
+                          "-i", CLIENT_V4, "-t", "un", "-max_socket", "200", "-m", str(calls),
+                          "-r", "20", "-d", "100", "-timeout", "60"])
+            procs.append(uac)
+            uac.wait(90)
+            check(uac.successful() == calls and uac.failed() == 0,
+                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}")
+            a, b = procs[0].call_ids(), procs[1].call_ids()
+            check(a and b, f"both backends must take calls: a={len(a)} b={len(b)}")
+            check(not (a & b), "a call reached both backends")
+            stats = subprocess.run([ctl, "-s", shield.socket_path, "--json", "stats"],
+                                   capture_output=True, text=True, timeout=20)
+            check(stats.returncode == 0, f"sipshieldctl stats: {stats.stderr}")
+            workers = json.loads(stats.stdout)["workers"]
+            received = [w["counters"]["received"] for w in workers]
+            print(f"received per worker: {received}")
+            check(len(received) == 2 and min(received) >= calls // 4,
+                  f"both workers must carry traffic: received per worker {received}")
+            report = shield.stop()
+            shield = None
+            counters = report["counters"]
+            check(counters["forwarded_requests"] >= 3 * calls, f"counters {counters}")
+        finally:
+            if shield is not None:
+                shield.stop()
+            for p in procs:
+                p.stop()
+
+
+TESTS = [test_calls_arp_and_ping, test_fragmented_invite, test_exception_path, test_two_workers]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

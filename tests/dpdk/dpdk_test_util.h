@@ -317,14 +317,26 @@ class RingPort {
       return false;
     }
     std::memcpy(data, frame.data(), frame.size());
+    injected_.push_back({m, reinterpret_cast<const uint8_t*>(data)});
     return rte_ring_enqueue(rx_, m) == 0;
   }
+  // Where a frame lived: its mbuf and the address of its first byte (identity only: the mbuf
+  // may be freed since).
+  struct Placement {
+    const rte_mbuf* mbuf;
+    const uint8_t* data;
+  };
+  // injected / lastSent say where the injected frames and those of the last sent() call were.
+  [[nodiscard]] const std::vector<Placement>& injected() const { return injected_; }
+  [[nodiscard]] const std::vector<Placement>& lastSent() const { return last_sent_; }
   // sent returns (and frees) every frame the backend transmitted so far.
   std::vector<Bytes> sent() {
     std::vector<Bytes> out;
+    last_sent_.clear();
     void* object = nullptr;
     while (rte_ring_dequeue(tx_, &object) == 0) {
       auto* m = static_cast<rte_mbuf*>(object);
+      last_sent_.push_back({m, rte_pktmbuf_mtod(m, const uint8_t*)});
       Bytes bytes(m->pkt_len);
       const void* p = rte_pktmbuf_read(m, 0, m->pkt_len, bytes.data());
       if (p != bytes.data()) {
@@ -347,6 +359,8 @@ class RingPort {
   int port_ = -1;
   std::string name_;
   net::MacAddress mac_;
+  std::vector<Placement> injected_;
+  std::vector<Placement> last_sent_;
 };
 
 }  // namespace sipshield::dpdk_testing

@@ -277,6 +277,52 @@ TEST(DpdkConfig, FromDaemonConfig) {
   }
 }
 
+// exception_path: "tap" turns the TAP on (named after the port unless named), "none" off;
+// anything else, or a name the kernel would refuse or net_tap's argument list would split, is
+// an error naming the key.
+TEST(DpdkConfig, ExceptionPath) {
+  struct Row {
+    const char* description;
+    std::map<std::string, std::string> port;
+    const char* error;  // nullptr: accepted
+    bool tap;
+    const char* name;
+  };
+  const Row rows[] = {
+      {"default off", {{"device", "x"}}, nullptr, false, ""},
+      {"tap, default name", {{"device", "x"}, {"exception_path", "tap"}}, nullptr, true,
+       "sipshield0"},
+      {"tap, named", {{"device", "x"}, {"exception_path", "tap"}, {"exception_name", "lb0"}},
+       nullptr, true, "lb0"},
+      {"none", {{"device", "x"}, {"exception_path", "none"}}, nullptr, false, ""},
+      {"unknown kind", {{"device", "x"}, {"exception_path", "virtio"}}, "exception_path",
+       false, ""},
+      {"name too long", {{"device", "x"}, {"exception_name", "a-very-long-ifname"}},
+       "exception_name", false, ""},
+      {"name splits vdev args", {{"device", "x"}, {"exception_name", "a,b=c"}},
+       "exception_name", false, ""},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.description);
+    Config config;
+    config.server.workers = 1;
+    config.server.listen = {net::Endpoint::parse("198.18.0.1:5060").value()};
+    config.dpdk.present = true;
+    config.dpdk.ports.push_back(DpdkPortConfig{row.port});
+    config.dpdk.addresses = {"198.18.0.1/24"};
+    auto result = io::dpdkBackendConfig(config);
+    if (row.error != nullptr) {
+      ASSERT_FALSE(result.isOk());
+      EXPECT_NE(result.status().message().find(row.error), std::string::npos)
+          << result.status().message();
+      continue;
+    }
+    ASSERT_TRUE(result.isOk()) << result.status().toString();
+    EXPECT_EQ(result->ports[0].exception_tap, row.tap);
+    EXPECT_EQ(result->ports[0].exception_name, row.name);
+  }
+}
+
 // route: on-link prefixes first (longest is not needed: prefixes do not overlap here), then a
 // gateway of the destination's family; sourceFor prefers the same prefix.
 TEST(DpdkLayout, RouteAndSource) {

@@ -163,6 +163,49 @@ Status DpdkBackend::start(const DpdkHandlerFactory& factory) {
   return Status::ok();
 }
 
+Result<uint16_t> DpdkBackend::startExceptionTap(size_t index, const DpdkPort& spec,
+                                                const rte_ether_addr& mac) {
+  // The TAP carries the port's MAC, so the kernel's frames leave with our source address and
+  // frames for us are frames for it; it has one queue per worker like the port.
+  char mac_text[RTE_ETHER_ADDR_FMT_SIZE];
+  rte_ether_format_addr(mac_text, sizeof(mac_text), &mac);
+  const std::string name = "net_tap_ss" + std::to_string(index);
+  const std::string device = name + ",iface=" + spec.exception_name + ",mac=" + mac_text;
+  const std::string where =
+      "dpdk.ports[" + std::to_string(index) + "] exception_path tap (" + device + "): ";
+  uint16_t port_id = 0;
+  if (rte_dev_probe(device.c_str()) != 0 ||
+      rte_eth_dev_get_port_by_name(name.c_str(), &port_id) != 0) {
+    return Status(StatusCode::kUnavailable,
+                  where + "cannot create the TAP (needs /dev/net/tun and CAP_NET_ADMIN): " +
+                      rteError());
+  }
+  started_ports_.push_back(port_id);
+  probed_.push_back(true);
+  const uint16_t queues = static_cast<uint16_t>(config_.workers);
+  rte_eth_conf conf{};
+  if (int rc = rte_eth_dev_configure(port_id, queues, queues, &conf); rc != 0) {
+    return Status(StatusCode::kUnavailable,
+                  where + "rte_eth_dev_configure: " + std::string(rte_strerror(-rc)));
+  }
+  const int socket = static_cast<int>(rte_socket_id());
+  for (uint16_t q = 0; q < queues; ++q) {
+    if (int rc = rte_eth_rx_queue_setup(port_id, q, 512, socket, nullptr, pools_[q]); rc != 0) {
+      return Status(StatusCode::kUnavailable,
+                    where + "rx queue setup: " + std::string(rte_strerror(-rc)));
+    }
+    if (int rc = rte_eth_tx_queue_setup(port_id, q, 512, socket, nullptr); rc != 0) {
+      return Status(StatusCode::kUnavailable,
+                    where + "tx queue setup: " + std::string(rte_strerror(-rc)));
+    }
+  }
+  if (int rc = rte_eth_dev_start(port_id); rc != 0) {
+    return Status(StatusCode::kUnavailable,
+                  where + "rte_eth_dev_start: " + std::string(rte_strerror(-rc)));
+  }
+  return port_id;
+}
+
 Status DpdkBackend::startPorts() {
   for (size_t p = 0; p < config_.ports.size(); ++p) {
     const DpdkPort& spec = config_.ports[p];
@@ -195,6 +238,10 @@ Status DpdkBackend::startPorts() {
       conf.rx_adv_conf.rss_conf.rss_hf =
           (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
     }
+    // Unfragmented datagrams leave their checksums to the port when it offers that.
+    const TxChecksumOffload tx_checksums =
+        selectTxChecksumOffload(info.tx_offload_capa, config_.tx_checksum_offload);
+    conf.txmode.offloads = txOffloadBits(tx_checksums);
     const uint16_t queues = static_cast<uint16_t>(config_.workers);
     if (int rc = rte_eth_dev_configure(port_id, queues, queues, &conf); rc != 0) {
       return Status(StatusCode::kUnavailable,
@@ -230,6 +277,14 @@ Status DpdkBackend::startPorts() {
     (void)rte_eth_macaddr_get(port_id, &mac);
     std::memcpy(port.mac.bytes, mac.addr_bytes, 6);
     port.vlan = spec.vlan;
+    port.tx_checksums = tx_checksums;
+    if (spec.exception_tap) {
+      Result<uint16_t> tap = startExceptionTap(p, spec, mac);
+      if (!tap.isOk()) {
+        return tap.status();
+      }
+      port.exception_port_id = *tap;
+    }
     port.gateway = spec.gateway;
     port.gateway6 = spec.gateway6;
     for (const DpdkAddress& address : config_.addresses) {

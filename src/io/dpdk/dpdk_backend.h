@@ -13,6 +13,7 @@
 #include "src/status.h"
 
 struct rte_mempool;
+struct rte_ether_addr;
 
 namespace sipshield::net {
 class NeighbourTable;
@@ -81,6 +82,10 @@ class DpdkBackend {
 
  private:
   Status startPorts();
+  // startExceptionTap creates and starts port `index`'s TAP to the kernel (net_tap named
+  // spec.exception_name, MAC `mac`). Returns its port id, or kUnavailable.
+  Result<uint16_t> startExceptionTap(size_t index, const DpdkPort& spec,
+                                     const rte_ether_addr& mac);
   void teardown();
 
   DpdkBackendConfig config_;

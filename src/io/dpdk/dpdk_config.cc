@@ -86,6 +86,19 @@ Result<DpdkBackendConfig> dpdkBackendConfig(const Config& config) {
           return invalidArgument(where + "max_rx_frame: must be 64..65535, got " + value);
         }
         port.max_rx_frame = number;
+      } else if (key == "exception_path") {
+        if (value != "tap" && value != "none") {
+          return invalidArgument(where + "exception_path: must be \"tap\" or \"none\", got " +
+                                 value);
+        }
+        port.exception_tap = value == "tap";
+      } else if (key == "exception_name") {
+        if (value.empty() || value.size() > 15 ||
+            value.find_first_of(",=/ ") != std::string::npos) {
+          return invalidArgument(where + "exception_name: must be an interface name of 1..15 "
+                                         "characters without , = / or space, got " + value);
+        }
+        port.exception_name = value;
       } else if (key == "rx_queues" || key == "tx_queues") {
         // One queue pair per worker is the layout; say so rather than silently differ.
         if (!parseNumber(value, 1024, number) || number != out.workers) {
@@ -95,11 +108,15 @@ Result<DpdkBackendConfig> dpdkBackendConfig(const Config& config) {
       } else {
         return invalidArgument(where + key + ": unknown key (device, vdev, pci, vlan, gateway, "
                                              "gateway6, rx_descriptors, tx_descriptors, "
-                                             "max_rx_frame, rx_queues, tx_queues)");
+                                             "max_rx_frame, rx_queues, tx_queues, "
+                                             "exception_path, exception_name)");
       }
     }
     if (port.device.empty()) {
       return invalidArgument(where + "device: missing (a vdev spec, PCI address or port name)");
+    }
+    if (port.exception_tap && port.exception_name.empty()) {
+      port.exception_name = "sipshield" + std::to_string(i);
     }
     out.ports.push_back(std::move(port));
   }

@@ -31,6 +31,14 @@ struct DpdkPort {
   // the kernel reassembles IP fragments for packet-socket fanout groups, so datagrams larger
   // than the MTU arrive whole.
   uint32_t max_rx_frame = 0;
+  // exception_path "tap" gives the host kernel what is addressed to us but not SIP over UDP
+  // to a listen endpoint (TCP, other UDP ports, other protocols, ARP replies) through a TAP
+  // interface (DPDK net_tap) that carries the port's MAC, and sends what the kernel transmits
+  // on that interface out of the port: the host stays reachable (ssh, monitoring). "none"
+  // (default) drops that traffic (counted). TOML keys: `exception_path`, `exception_name`
+  // (the kernel interface name, default "sipshield<port index>", at most 15 characters).
+  bool exception_tap = false;
+  std::string exception_name;
 };
 
 // DpdkAddress is one address we own ([dpdk] addresses = ["198.18.0.1/24@0"]): the IP, its
@@ -74,6 +82,13 @@ struct DpdkBackendConfig {
   bool spawn_threads = true;
   // cpus: pin worker i to cpus[i % size]; empty = unpinned.
   std::vector<int> cpus;
+  // in_place_tx: lend received mbufs to the pipeline so forwarded messages are rewritten and
+  // sent in the mbuf they arrived in (false: every datagram is copied into a new mbuf; for
+  // benchmarks and as a fallback switch).
+  bool in_place_tx = true;
+  // tx_checksum_offload: let ports that offer IPv4/UDP transmit checksum offload compute them
+  // (false: always software).
+  bool tx_checksum_offload = true;
 };
 
 // dpdkBackendConfig interprets the daemon config's [dpdk] table and [server] listen list.

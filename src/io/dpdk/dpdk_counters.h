@@ -38,7 +38,11 @@ namespace sipshield::io {
   X(NeighbourTableFull, "neighbour_table_full")                                               \
   X(NoRoute, "no_route")                   /* no on-link prefix and no gateway */             \
   X(MbufExhausted, "mbuf_exhausted")       /* the pool was empty */                           \
-  X(SendErrors, "send_errors")             /* bad local_index, family or oversize datagram */
+  X(SendErrors, "send_errors")             /* bad local_index, family or oversize datagram */ \
+  X(TxInPlace, "tx_in_place")              /* datagrams sent in the mbuf they arrived in */   \
+  X(TxCopied, "tx_copied")                 /* datagrams copied into new mbufs */              \
+  X(ToKernel, "to_kernel")                 /* not for the fast path: handed to the TAP */     \
+  X(FromKernel, "from_kernel")             /* frames the kernel sent out through the TAP */
 
 enum class DpdkCounter : uint8_t {
 #define SIPSHIELD_DPDK_COUNTER_ENUM(name, text) name,

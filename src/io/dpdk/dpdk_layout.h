@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "src/io/dpdk/dpdk_config.h"
+#include "src/io/dpdk/dpdk_tx_checksum.h"
 #include "src/net/endpoint.h"
 #include "src/net/frame.h"
 
@@ -18,6 +19,10 @@ struct DpdkPortLayout {
   std::optional<net::IpAddress> gateway;
   std::optional<net::IpAddress> gateway6;
   std::vector<DpdkAddress> addresses;  // the addresses that live on this port
+  TxChecksumOffload tx_checksums;      // what the port checksums itself (else software)
+  // exception_port_id is the TAP port (DpdkPort::exception_tap) that leads to the kernel, with
+  // one queue per worker like the port itself; -1 = none.
+  int32_t exception_port_id = -1;
 };
 
 // DpdkLayout is the backend's L2/L3 picture: ports, the addresses we own and the SIP listen

@@ -72,6 +72,10 @@ DpdkWorker::DpdkWorker(const DpdkLayout& layout, const DpdkBackendConfig& config
     : layout_(layout), config_(config), queue_(queue), pool_(pool), neighbours_(neighbours) {}
 
 DpdkWorker::~DpdkWorker() {
+  for (PortTx& port : exception_tx_) {
+    rte_pktmbuf_free_bulk(port.frames.data(), port.count);
+    port.count = 0;
+  }
   for (PortTx& port : port_tx_) {
     rte_pktmbuf_free_bulk(port.frames.data(), port.count);
     port.count = 0;
@@ -107,6 +111,10 @@ Status DpdkWorker::open() {
   for (PortTx& port : port_tx_) {
     port.frames.assign(512, nullptr);
   }
+  exception_tx_.resize(layout_.ports.size());
+  for (PortTx& port : exception_tx_) {
+    port.frames.assign(std::max<uint32_t>(config_.burst * 2, 64), nullptr);
+  }
   waiting_.assign(std::max<uint32_t>(config_.pending_capacity, 1), Waiting{});
   ip_id_ = static_cast<uint16_t>(queue_ * 7919u);
   return Status::ok();
@@ -128,7 +136,34 @@ void DpdkWorker::enqueueTx(uint32_t port_index, rte_mbuf* frame) {
   port.frames[port.count++] = frame;
 }
 
+void DpdkWorker::toKernelOrFree(uint32_t port_index, rte_mbuf* mbuf) {
+  if (layout_.ports[port_index].exception_port_id < 0) {
+    rte_pktmbuf_free(mbuf);
+    return;
+  }
+  PortTx& tap = exception_tx_[port_index];
+  if (tap.count == tap.frames.size()) {
+    flushTx();
+  }
+  tap.frames[tap.count++] = mbuf;
+  counters_.add(DpdkCounter::ToKernel);
+}
+
 void DpdkWorker::flushTx() {
+  for (size_t p = 0; p < exception_tx_.size(); ++p) {
+    PortTx& tap = exception_tx_[p];
+    if (tap.count == 0) {
+      continue;
+    }
+    const uint16_t sent = rte_eth_tx_burst(
+        static_cast<uint16_t>(layout_.ports[p].exception_port_id), queue_, tap.frames.data(),
+        static_cast<uint16_t>(tap.count));
+    if (sent < tap.count) {
+      counters_.add(DpdkCounter::TxRefused, tap.count - sent);
+      rte_pktmbuf_free_bulk(tap.frames.data() + sent, tap.count - sent);
+    }
+    tap.count = 0;
+  }
   for (size_t p = 0; p < port_tx_.size(); ++p) {
     PortTx& port = port_tx_[p];
     uint32_t sent = 0;
@@ -157,8 +192,8 @@ uint32_t DpdkWorker::poll(BurstHandler& handler, uint64_t now_ns) {
     }
     total += n;
     counters_.add(DpdkCounter::RxFrames, n);
+    rx_port_ = p;
     rx_count_ = 0;
-    hold_count_ = 0;
     scratch_used_ = 0;
     for (uint16_t i = 0; i < n; ++i) {
       if (i + 1 < n) {
@@ -171,12 +206,23 @@ uint32_t DpdkWorker::poll(BurstHandler& handler, uint64_t now_ns) {
       counters_.add(DpdkCounter::Datagrams, rx_count_);
       handler.processBurst(std::span<const RxPacket>(rx_, rx_count_), *tx_, now_ns);
     }
-    // The pipeline is done reading the received bytes: only now may their mbufs go back.
-    if (hold_count_ > 0) {
-      rte_pktmbuf_free_bulk(hold_, hold_count_);
-    }
+    // In-place datagrams take their mbufs over; copied ones read the received bytes, so the
+    // held mbufs go back only after the batch is framed.
     transmitBatch(*tx_, now_ms);
+    releaseHeld();
     rte_ip_frag_free_death_row(death_row_.get(), 3);
+  }
+  // What the kernel sends out of the exception TAPs leaves by their ports, as it is.
+  for (uint32_t p = 0; p < layout_.ports.size(); ++p) {
+    if (layout_.ports[p].exception_port_id < 0) {
+      continue;
+    }
+    const uint16_t n = rte_eth_rx_burst(static_cast<uint16_t>(layout_.ports[p].exception_port_id),
+                                        queue_, burst_, static_cast<uint16_t>(config_.burst));
+    counters_.add(DpdkCounter::FromKernel, n);
+    for (uint16_t i = 0; i < n; ++i) {
+      enqueueTx(p, burst_[i]);
+    }
   }
   if (waiting_count_ > 0) {
     drainWaiting(now_ms);
@@ -249,7 +295,7 @@ void DpdkWorker::receive(uint32_t port_index, rte_mbuf* mbuf, uint64_t now_ms) {
       return;
     default:
       counters_.add(DpdkCounter::NotForFastPath);
-      rte_pktmbuf_free(mbuf);
+      toKernelOrFree(port_index, mbuf);
       return;
   }
 }
@@ -282,7 +328,12 @@ void DpdkWorker::receiveArp(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_off
   if (arp.op != net::kArpRequest || !for_us) {
     counters_.add(for_us ? DpdkCounter::NotForFastPath : DpdkCounter::NotOurs,
                   arp.op == net::kArpRequest ? 1 : 0);
-    rte_pktmbuf_free(mbuf);
+    // The kernel behind the exception path resolves its own next hops: give it the answers.
+    if (for_us && arp.op == net::kArpReply) {
+      toKernelOrFree(port_index, mbuf);
+    } else {
+      rte_pktmbuf_free(mbuf);
+    }
     return;
   }
   net::ArpMessage reply;
@@ -369,7 +420,7 @@ void DpdkWorker::receiveIpv4(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_of
     return;
   }
   counters_.add(DpdkCounter::NotForFastPath);
-  rte_pktmbuf_free(mbuf);
+  toKernelOrFree(port_index, mbuf);
 }
 
 void DpdkWorker::receiveIpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset,
@@ -450,7 +501,7 @@ void DpdkWorker::receiveIcmpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_
         (void)neighbours_.update(nd.target, nd.link_address, now_ms);
       }
       counters_.add(DpdkCounter::NotForFastPath);
-      rte_pktmbuf_free(mbuf);
+      toKernelOrFree(port_index, mbuf);
       return;
     }
     if (!onPort(port, nd.target.bytes, AF_INET6)) {
@@ -501,7 +552,7 @@ void DpdkWorker::receiveIcmpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_
     return;
   }
   counters_.add(DpdkCounter::NotForFastPath);
-  rte_pktmbuf_free(mbuf);
+  toKernelOrFree(port_index, mbuf);
 }
 
 void DpdkWorker::reassembled(uint32_t /*port_index*/, rte_mbuf* whole) {
@@ -557,20 +608,50 @@ void DpdkWorker::acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold,
   }
   if (verdict != DpdkCounter::Count) {
     counters_.add(verdict);
-    if (hold != nullptr) {
+    if (hold != nullptr && verdict == DpdkCounter::NotForFastPath) {
+      toKernelOrFree(rx_port_, hold);  // TCP, other UDP ports, other protocols to our IP
+    } else if (hold != nullptr) {
       rte_pktmbuf_free(hold);
     }
     return;
   }
+  rx_mbuf_[rx_count_] = hold;
   RxPacket& packet = rx_[rx_count_++];
   packet.data = datagram.payload;
   packet.length = datagram.length;
   packet.source = datagram.source;
   packet.local_index = static_cast<uint8_t>(local);
   packet.ttl = datagram.ttl;
-  if (hold != nullptr) {
-    hold_[hold_count_++] = hold;
+  packet.writable = nullptr;
+  packet.headroom = 0;
+  packet.tailroom = 0;
+  // Lend the mbuf for an in-place rewrite only when nobody else sees its bytes: one segment,
+  // direct, one reference (a clone or a shared feed must not change under its other owner).
+  if (config_.in_place_tx && hold != nullptr && hold->nb_segs == 1 && RTE_MBUF_DIRECT(hold) &&
+      rte_mbuf_refcnt_read(hold) == 1) {
+    auto* buffer = static_cast<uint8_t*>(hold->buf_addr);
+    auto* payload = rte_pktmbuf_mtod(hold, uint8_t*) + (datagram.payload - frame);
+    // Headroom: what is free before the frame, so headers the size of the received ones fit
+    // in front of a message that grew by that much. Tailroom: to the end of the buffer.
+    packet.writable = payload;
+    packet.headroom = hold->data_off;
+    packet.tailroom = static_cast<uint16_t>(
+        std::min<size_t>(buffer + hold->buf_len - (payload + datagram.length), UINT16_MAX));
   }
+}
+
+void DpdkWorker::releaseHeld() {
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < rx_count_; ++i) {
+    if (rx_mbuf_[i] != nullptr) {
+      burst_[count++] = rx_mbuf_[i];
+      rx_mbuf_[i] = nullptr;
+    }
+  }
+  if (count > 0) {
+    rte_pktmbuf_free_bulk(burst_, count);
+  }
+  rx_count_ = 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -596,9 +677,24 @@ void DpdkWorker::transmitDatagram(const TxPacket& packet, uint64_t now_ms) {
     counters_.add(DpdkCounter::NoRoute);
     return;
   }
-  const uint32_t count = buildFrames(static_cast<uint32_t>(port_index), source, packet);
+  uint32_t count = 0;
+  if (packet.in_place_of != nullptr) {
+    const int framed = frameInPlace(static_cast<uint32_t>(port_index), source, packet);
+    if (framed < 0) {
+      return;
+    }
+    count = static_cast<uint32_t>(framed);
+    if (count > 0) {
+      counters_.add(DpdkCounter::TxInPlace);
+    }
+  }
   if (count == 0) {
-    return;
+    // Copy path: the bytes may still be in a received mbuf, which is released after the batch.
+    count = buildFrames(static_cast<uint32_t>(port_index), source, packet);
+    if (count == 0) {
+      return;
+    }
+    counters_.add(DpdkCounter::TxCopied);
   }
   counters_.add(DpdkCounter::TxDatagrams);
   if (count > 1) {
@@ -618,11 +714,75 @@ void DpdkWorker::transmitDatagram(const TxPacket& packet, uint64_t now_ms) {
   solicit(static_cast<uint32_t>(port_index), next_hop, now_ms);
 }
 
+int DpdkWorker::frameInPlace(uint32_t port_index, const net::Endpoint& source,
+                             const TxPacket& packet) {
+  const ptrdiff_t index = packet.in_place_of - rx_;
+  rte_mbuf* mbuf = index >= 0 && index < static_cast<ptrdiff_t>(rx_count_)
+                       ? rx_mbuf_[index]
+                       : nullptr;
+  if (mbuf == nullptr) {
+    counters_.add(DpdkCounter::SendErrors);  // not this burst's, or already transmitted
+    return -1;
+  }
+  auto* buffer = static_cast<uint8_t*>(mbuf->buf_addr);
+  if (packet.data < buffer || packet.data + packet.length > buffer + mbuf->buf_len) {
+    counters_.add(DpdkCounter::SendErrors);
+    return -1;
+  }
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  const uint32_t l3_length = source.ip.isV4() ? net::kIpv4HeaderBytes : net::kIpv6HeaderBytes;
+  const uint32_t headers = datagramHeaderBytes(source.ip.isV4(), port.vlan);
+  if (l3_length + net::kUdpHeaderBytes + packet.length > layout_.mtu ||
+      packet.data - buffer < static_cast<ptrdiff_t>(headers)) {
+    return 0;  // fragments, or a VLAN tag / IPv6 header the headroom cannot take: copy
+  }
+  uint8_t* frame = packet.data - headers;
+  mbuf->data_off = static_cast<uint16_t>(frame - buffer);
+  mbuf->data_len = static_cast<uint16_t>(headers + packet.length);
+  mbuf->pkt_len = headers + packet.length;
+  writeHeaders(mbuf, frame, port_index, source, packet.destination, packet.length);
+  rx_mbuf_[index] = nullptr;  // transmitted: not freed with the burst
+  frames_[0] = mbuf;
+  return 1;
+}
+
+void DpdkWorker::writeHeaders(rte_mbuf* mbuf, uint8_t* frame, uint32_t port_index,
+                              const net::Endpoint& source, const net::Endpoint& destination,
+                              uint32_t payload_length) {
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  const DatagramHeaders headers =
+      writeDatagramHeaders(frame, port.mac, port.vlan, source, destination, payload_length,
+                           ip_id_++, port.tx_checksums);
+  mbuf->ol_flags = headers.ol_flags;
+  mbuf->l2_len = headers.l2_len;
+  mbuf->l3_len = headers.l3_len;
+}
+
 uint32_t DpdkWorker::buildFrames(uint32_t port_index, const net::Endpoint& source,
                                  const TxPacket& packet) {
   const DpdkPortLayout& port = layout_.ports[port_index];
   const net::Endpoint& destination = packet.destination;
   const bool v4 = source.ip.isV4();
+  const uint32_t headers = datagramHeaderBytes(v4, port.vlan);
+  if (headers - net::kEthernetHeaderBytes -
+          (port.vlan != 0 ? net::kVlanTagBytes : 0) + packet.length <= layout_.mtu) {
+    // One frame: the payload first, then the headers (checksums offloaded when the port can).
+    rte_mbuf* mbuf = allocFrame();
+    auto* data = mbuf == nullptr ? nullptr
+                                 : reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
+                                       mbuf, static_cast<uint16_t>(headers + packet.length)));
+    if (data == nullptr) {
+      if (mbuf != nullptr) {
+        counters_.add(DpdkCounter::SendErrors);
+        rte_pktmbuf_free(mbuf);
+      }
+      return 0;
+    }
+    std::memcpy(data + headers, packet.data, packet.length);
+    writeHeaders(mbuf, data, port_index, source, destination, packet.length);
+    frames_[0] = mbuf;
+    return 1;
+  }
   const uint32_t l2_length =
       net::kEthernetHeaderBytes + (port.vlan != 0 ? net::kVlanTagBytes : 0);
   const uint32_t l3_length = v4 ? net::kIpv4HeaderBytes : net::kIpv6HeaderBytes;

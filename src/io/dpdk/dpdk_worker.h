@@ -22,10 +22,15 @@ namespace sipshield::io {
 // DpdkWorker is one poll-mode loop: queue `queue` of every port, its own mbuf pool,
 // reassembly table, TX staging and wait queue, and one BurstHandler. Per port and poll it
 // receives one burst, answers ARP / neighbour solicitations / echo requests in the received
-// mbuf, hands the SIP datagrams (pointing into the mbufs: zero copy) to
-// BurstHandler::processBurst once, frames what the handler wrote (Ethernet/VLAN, IPv4 or
-// IPv6, UDP, software checksums, fragments above the MTU) into new mbufs and sends them in
-// one burst. Nothing in poll() allocates from the heap, locks or makes a system call.
+// mbuf, hands the SIP datagrams (pointing into the mbufs: zero copy, and lent for an in-place
+// rewrite when the mbuf is single-segment, direct and not shared) to
+// BurstHandler::processBurst once, and frames what the handler queued: a datagram rewritten in
+// place gets its Ethernet/VLAN, IP and UDP headers prepended in its own mbuf, which is sent;
+// others (copies, reassembled datagrams, anything to fragment above the MTU or whose headers
+// do not fit the headroom) are framed into new mbufs. Checksums are offloaded when the port
+// offers it, else software. Frames for us that are not SIP go to the port's exception TAP
+// when it has one, and what the kernel sends there goes out of the port. Nothing in poll()
+// allocates from the heap, locks or makes a system call (beyond the TAP's own writes).
 //
 // Threading: open() and poll()/run() on one thread; stop() and counters() from any thread.
 class DpdkWorker {
@@ -81,6 +86,21 @@ class DpdkWorker {
 
   void transmitBatch(TxBatch& tx, uint64_t now_ms);
   void transmitDatagram(const TxPacket& packet, uint64_t now_ms);
+  // frameInPlace turns the received mbuf of an in-place TxPacket into its frame (headers
+  // prepended in the headroom in front of the rewritten message) in frames_[0] and returns 1;
+  // 0 when it must be copied instead (fragmentation, headers do not fit), -1 when the packet
+  // does not refer to a held mbuf of this burst (counted).
+  int frameInPlace(uint32_t port_index, const net::Endpoint& source, const TxPacket& packet);
+  // writeHeaders writes Ethernet (destination MAC zero), IP and UDP headers at `frame` for an
+  // unfragmented datagram whose payload follows them, and sets `mbuf`'s TX checksum flags
+  // from the port's offloads.
+  void writeHeaders(rte_mbuf* mbuf, uint8_t* frame, uint32_t port_index,
+                    const net::Endpoint& source, const net::Endpoint& destination,
+                    uint32_t payload_length);
+  void releaseHeld();
+  // toKernelOrFree hands a frame that is not for the fast path to port `port_index`'s TAP
+  // (exception path), or frees it when the port has none.
+  void toKernelOrFree(uint32_t port_index, rte_mbuf* mbuf);
   // frame builds the frames of one datagram into frames_[0..n) and returns n (0 on failure).
   uint32_t buildFrames(uint32_t port_index, const net::Endpoint& source, const TxPacket& packet);
   void sendOrWait(uint32_t port_index, const net::IpAddress& next_hop, rte_mbuf* frame,
@@ -105,8 +125,9 @@ class DpdkWorker {
   std::unique_ptr<TxBatch> tx_;
   RxPacket rx_[kMaxBurst];
   uint32_t rx_count_ = 0;
-  rte_mbuf* hold_[kMaxBurst];
-  uint32_t hold_count_ = 0;
+  // rx_mbuf_[i] holds the mbuf rx_[i] points into (null for reassembled copies, or once an
+  // in-place transmit took it over); the rest are freed after the burst is transmitted.
+  rte_mbuf* rx_mbuf_[kMaxBurst];
   rte_mbuf* burst_[kMaxBurst];
   // Reassembled datagrams are copied out of their mbuf chains into these (the pipeline needs
   // contiguous bytes); kScratchSlots per burst, more are counted and dropped.
@@ -116,6 +137,8 @@ class DpdkWorker {
   uint32_t scratch_used_ = 0;
 
   std::vector<PortTx> port_tx_;
+  std::vector<PortTx> exception_tx_;  // per port: frames for its TAP to the kernel
+  uint32_t rx_port_ = 0;              // the port whose burst is being received
   std::vector<Waiting> waiting_;
   uint32_t waiting_count_ = 0;
   rte_mbuf* frames_[64];  // one datagram's fragments
