@@ -17,4 +17,11 @@ struct CSeq {
 // not 1..10 digits below 2**31 (§8.1.1.5) or the method is not a token.
 bool parseCSeq(ByteView buffer, Span value, CSeq& out);
 
+namespace detail {
+// parseCSeqGeneral is parseCSeq without its fast path for the common shape: the full grammar
+// alone. parseCSeq must give the same result on every input; tests compare them. Same
+// contract as parseCSeq.
+bool parseCSeqGeneral(ByteView buffer, Span value, CSeq& out);
+}  // namespace detail
+
 }  // namespace sipshield::parser

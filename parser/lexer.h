@@ -4,6 +4,10 @@
 #include <cstring>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "parser/char_class.h"
 #include "parser/span.h"
 
@@ -151,6 +155,49 @@ inline bool equalsIgnoreCase(const char* a, uint32_t length, std::string_view b)
     }
   }
   return true;
+}
+
+namespace detail {
+// eqMask16 has bit i set when byte i of the 16 bytes at `p` is one of `Cs`.
+#if defined(__SSE2__)
+template <char... Cs>
+inline uint32_t eqMask16(const char* p) {
+  __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i hit = _mm_setzero_si128();
+  ((hit = _mm_or_si128(hit, _mm_cmpeq_epi8(x, _mm_set1_epi8(Cs)))), ...);
+  return static_cast<uint32_t>(_mm_movemask_epi8(hit));
+}
+#endif
+}  // namespace detail
+
+// findFirstOf returns the offset of the first byte in [pos, end) of `p` that equals one of
+// `Cs`, or `end` when there is none. It looks at 16 bytes per step (SSE2) while all 16 lie
+// before `readable` (the end of the buffer, at least `end`), so bytes between `end` and
+// `readable` may be read but never answer; the rest goes byte by byte. Thread-safe.
+template <char... Cs>
+inline uint32_t findFirstOf(const char* p, uint32_t pos, uint32_t end, uint32_t readable) {
+#if defined(__SSE2__)
+  while (pos < end && readable - pos >= 16) {
+    uint32_t mask = detail::eqMask16<Cs...>(p + pos);
+    if (mask != 0) {
+      uint32_t hit = pos + static_cast<uint32_t>(__builtin_ctz(mask));
+      return hit < end ? hit : end;
+    }
+    pos += 16;
+  }
+#endif
+  for (; pos < end; ++pos) {
+    const char c = p[pos];
+    if (((c == Cs) || ...)) {
+      return pos;
+    }
+  }
+  return end;
+}
+
+// readableEnd is the end of `size` bytes as an offset (sub-parsers take uint32_t offsets).
+inline uint32_t readableEnd(size_t size) {
+  return size > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(size);
 }
 
 }  // namespace sipshield::parser

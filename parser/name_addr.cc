@@ -34,11 +34,106 @@ bool firstParamIsTag(const char* p, Span params, Span& tag) {
   return true;
 }
 
+// skipLwsAt returns the first offset at or after `pos` in [pos, end) that is not LWS.
+uint32_t skipLwsAt(const char* p, uint32_t pos, uint32_t end) {
+  while (pos < end && isLws(p[pos])) {
+    ++pos;
+  }
+  return pos;
+}
+
 }  // namespace
+
+// parseNameAddr is parseNameAddrGeneral with every search that can run over many bytes (the
+// closing quote, '<', '>', the end of an addr-spec and of the tag) done 16 bytes per step;
+// a display name with a \-escape (or an unterminated one) takes the general code.
+bool parseNameAddr(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out) {
+  const uint32_t readable = readableEnd(buffer.size);
+  if (end > readable) {
+    return detail::parseNameAddrGeneral(buffer, begin, end, out);
+  }
+  out = NameAddr{};
+  const char* p = buffer.data;
+  uint32_t pos = skipLwsAt(p, begin, end);
+  if (pos >= end) {
+    return false;
+  }
+  uint32_t laquot = end;
+  if (p[pos] == '"') {
+    uint32_t quote = findFirstOf<'"', '\\'>(p, pos + 1, end, readable);
+    if (quote >= end || p[quote] != '"') {
+      return detail::parseNameAddrGeneral(buffer, begin, end, out);
+    }
+    out.display_name = {pos + 1, quote - pos - 1};
+    pos = skipLwsAt(p, quote + 1, end);
+    if (pos >= end || p[pos] != '<') {
+      return false;
+    }
+    laquot = pos;
+  } else {
+    // An addr-spec's parameters begin at ';' (or the element ends at ','); no '<' may follow
+    // (§20.10).
+    uint32_t i = findFirstOf<'<', ';', ','>(p, pos, end, readable);
+    if (i < end && p[i] == '<') {
+      laquot = i;
+      out.display_name = trimLwsSpan(p, pos, laquot);
+    }
+  }
+  uint32_t after_uri = 0;
+  if (laquot != end) {
+    out.angle_brackets = true;
+    const uint32_t uri_begin = laquot + 1;
+    // The first '>' ends the URI (it cannot appear unescaped inside one, RFC 3261 §25.1).
+    const uint32_t raquot = findFirstOf<'>'>(p, uri_begin, end, readable);
+    if (raquot >= end || raquot == uri_begin) {
+      return false;
+    }
+    out.uri = {uri_begin, raquot - uri_begin};
+    after_uri = raquot + 1;
+  } else {
+    // addr-spec without brackets ends at the first ';' (header params) or white space.
+    uint32_t i = findFirstOf<';', ' ', '\t', '\r', '\n'>(p, pos, end, readable);
+    if (i == pos) {
+      return false;
+    }
+    out.uri = {pos, i - pos};
+    after_uri = i;
+  }
+  const uint32_t rest = skipLwsAt(p, after_uri, end);
+  if (rest < end) {
+    if (p[rest] != ';') {
+      return false;
+    }
+    out.params = {rest, end - rest};
+    while (out.params.length > 0 && isLws(p[out.params.end() - 1])) {
+      --out.params.length;
+    }
+    // firstParamIsTag with the tag's end found 16 bytes per step.
+    const Span params = out.params;
+    uint32_t word = 0;
+    uint32_t expected = 0;
+    std::memcpy(&expected, "tag=", sizeof(expected));
+    if (params.length >= 5) {
+      std::memcpy(&word, p + params.offset + 1, sizeof(word));
+    }
+    if (params.length >= 5 && (word | 0x00202020u) == expected &&
+        (params.length == 5 || p[params.offset + 5] != '"')) {
+      const uint32_t tag_begin = params.offset + 5;
+      const uint32_t tag_end =
+          findFirstOf<';', ',', ' ', '\t', '\r', '\n'>(p, tag_begin, params.end(), readable);
+      out.tag = {tag_begin, tag_end - tag_begin};
+    } else {
+      (void)findParam(buffer, out.params, "tag", out.tag);
+    }
+  }
+  return true;
+}
+
+namespace detail {
 
 // from-spec = ( name-addr / addr-spec ) *( SEMI from-param )       (RFC 3261 §25.1)
 // name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
-bool parseNameAddr(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out) {
+bool parseNameAddrGeneral(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out) {
   out = NameAddr{};
   const char* p = buffer.data;
   Lexer lx{p, begin, end};
@@ -113,6 +208,8 @@ bool parseNameAddr(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out)
   }
   return true;
 }
+
+}  // namespace detail
 
 Span trimLwsSpan(const char* p, uint32_t begin, uint32_t end) {
   while (begin < end && isLws(p[begin])) {

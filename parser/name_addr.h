@@ -22,6 +22,13 @@ inline bool parseNameAddr(ByteView buffer, Span value, NameAddr& out) {
   return parseNameAddr(buffer, value.offset, value.end(), out);
 }
 
+namespace detail {
+// parseNameAddrGeneral is parseNameAddr with byte-by-byte searches instead of its 16-byte
+// ones: the reference. parseNameAddr must give the same result (every field, offsets of empty
+// spans included) on every input; tests compare them. Same contract as parseNameAddr.
+bool parseNameAddrGeneral(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out);
+}  // namespace detail
+
 // nextListElement finds the next comma-separated element of a header value starting at
 // `*pos` (commas inside quotes or <> do not split). Sets `element` (trimmed) and advances
 // `*pos` past the comma; returns false when no element is left.

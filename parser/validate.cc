@@ -27,39 +27,102 @@ constexpr Mandatory kMandatory[] = {
     {HeaderId::CSeq, ScanError::MissingCSeq},
 };
 
-// hasByteBelow0x21 says whether any of the 8 bytes in `word` is below 0x21 (SP and every
-// control byte). Exact as a yes/no answer: the borrow trick only errs in bytes above a true
-// hit, and bytes >= 0x80 are excluded by the ~word term.
-inline bool hasByteBelow0x21(uint64_t word) {
-  return ((word - 0x2121212121212121ull) & ~word & 0x8080808080808080ull) != 0;
-}
-
-// callid = word [ "@" word ] (§25.1): one run of visible characters. LWS bytes (SP, HTAB and
-// a fold's CR/LF) are all below 0x21, so 8 bytes at a time are checked for any such byte
-// first; only a word that has one is looked at byte by byte.
-bool validCallId(const char* p, Span id) {
+// callid = word [ "@" word ] (§25.1): one run of visible characters, so no LWS byte (SP, HTAB
+// or a fold's CR/LF) inside. 16 bytes per step (findFirstOf), reading at most to the end of
+// the buffer.
+bool validCallId(ByteView buffer, Span id) {
   if (id.empty()) {
     return false;
   }
-  const char* s = p + id.offset;
-  uint32_t n = id.length;
-  uint32_t i = 0;
-  auto clean = [s](uint32_t from, uint32_t to) {
-    for (uint32_t k = from; k < to; ++k) {
-      if (isLws(s[k])) {
+  return findFirstOf<' ', '\t', '\r', '\n'>(buffer.data, id.offset, id.end(),
+                                             readableEnd(buffer.size)) == id.end();
+}
+
+// sameMethod is `a == b` for the request's method token and the CSeq's: classifyMethod maps
+// a token to a known method only when it is that method's exact name, so two known methods
+// decide without looking at the bytes; only two extension methods need the compare.
+bool sameMethod(const char* p, Method method_a, Span a, Method method_b, Span b) {
+  if (method_a != Method::Other || method_b != Method::Other) {
+    return method_a == method_b;
+  }
+  return a.view(p) == b.view(p);
+}
+
+// checkVias parses every via-parm of every Via line in order (the walk ViaCursor does, inline:
+// validate() needs no cursor object and no per-call bookkeeping), keeping the first in `top`
+// and counting them (saturating at 0xFFFF). Returns false with `*error_offset` at the fault.
+bool checkVias(ByteView buffer, const SipMessage& message, ViaEntry& top, uint16_t& count,
+               uint32_t* error_offset) {
+  const int via = static_cast<int>(HeaderId::Via);
+  const uint8_t lines = message.occurrences[via];
+  uint32_t lines_read = 0;
+  uint32_t parms = 0;
+  // Later via-parms are parsed into a scratch entry. A copy (a few vector moves) is cheaper than
+  // a default-initialized entry, which compiles to `rep stos`; its content is overwritten.
+  ViaEntry scratch = top;
+  for (int i = message.first_index[via]; i >= 0;) {
+    ++lines_read;
+    uint32_t pos = message.headers[i].value.offset;
+    const uint32_t end = message.headers[i].value.end();
+    // Each line is parsed at least once: an empty Via line is a bad via-parm.
+    do {
+      uint32_t stop = 0;
+      if (!parseViaParm(buffer, pos, end, parms == 0 ? top : scratch, &stop)) {
+        *error_offset = stop;
         return false;
       }
+      ++parms;
+      Lexer lx{buffer.data, stop, end};
+      if (lx.consume(',')) {
+        pos = lx.pos;
+        if (pos >= end) {  // a trailing comma promises another via-parm
+          *error_offset = pos;
+          return false;
+        }
+      } else {
+        pos = end;
+      }
+    } while (pos < end);
+    // Once every Via line was read there is no need to look through the rest of the headers.
+    if (lines_read >= lines && lines != 0xFF) {
+      break;
     }
-    return true;
-  };
-  for (; i + 8 <= n; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, s + i, sizeof(word));
-    if (__builtin_expect(hasByteBelow0x21(word), 0) && !clean(i, i + 8)) {
-      return false;
+    int next = i + 1;
+    while (next < message.header_count && message.headers[next].id != HeaderId::Via) {
+      ++next;
     }
+    i = next < message.header_count ? next : -1;
   }
-  return clean(i, n);
+  if (parms == 0) {
+    *error_offset = message.headers_end;
+    return false;
+  }
+  count = static_cast<uint16_t>(parms > 0xFFFF ? 0xFFFF : parms);
+  return true;
+}
+
+// maxForwards is parseDecimal(value, 255) for the 1..3 digits every Max-Forwards has, without
+// the call; other lengths take parseDecimal.
+bool maxForwards(ByteView buffer, Span value, int32_t& out) {
+  if (value.length - 1 < 3) {
+    const char* s = buffer.data + value.offset;
+    uint32_t hops = 0;
+    for (uint32_t i = 0; i < value.length; ++i) {
+      auto digit = static_cast<uint32_t>(static_cast<unsigned char>(s[i])) - '0';
+      if (digit > 9) {
+        return false;
+      }
+      hops = hops * 10 + digit;
+    }
+    out = static_cast<int32_t>(hops);
+    return hops <= 255;
+  }
+  uint64_t hops = 0;
+  if (!parseDecimal(buffer, value, 255, hops)) {
+    return false;
+  }
+  out = static_cast<int32_t>(hops);
+  return true;
 }
 
 }  // namespace
@@ -77,7 +140,7 @@ ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summ
 
   const HeaderField* call_id = message.first(HeaderId::CallId);
   summary.call_id = trimLws(buffer, call_id->value);
-  if (!validCallId(p, summary.call_id)) {
+  if (!validCallId(buffer, summary.call_id)) {
     return invalid(ScanError::BadCallId, call_id->value.offset);
   }
 
@@ -86,25 +149,16 @@ ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summ
     return invalid(ScanError::BadCSeq, cseq->value.offset);
   }
   // §8.1.1.5: the CSeq method MUST match the request's method (ACK and CANCEL included).
-  if (message.isRequest() &&
-      summary.cseq.method_token.view(p) != message.method_token.view(p)) {
+  if (message.isRequest() && !sameMethod(p, summary.cseq.method, summary.cseq.method_token,
+                                         message.method, message.method_token)) {
     return invalid(ScanError::CSeqMethodMismatch, summary.cseq.method_token.offset);
   }
 
   // Every via-parm is checked; the first is kept.
-  ViaCursor vias(buffer, message);
   summary.via_count = 0;
-  if (vias.next(summary.top_via)) {
-    summary.via_count = 1;
-    ViaEntry entry;
-    while (vias.next(entry)) {
-      if (summary.via_count != 0xFFFF) {
-        ++summary.via_count;
-      }
-    }
-  }
-  if (vias.failed() || summary.via_count == 0) {
-    return invalid(ScanError::BadVia, vias.failed() ? vias.errorOffset() : message.headers_end);
+  uint32_t via_error = 0;
+  if (!checkVias(buffer, message, summary.top_via, summary.via_count, &via_error)) {
+    return invalid(ScanError::BadVia, via_error);
   }
 
   NameAddr addr;
@@ -122,11 +176,10 @@ ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summ
   summary.to_uri = addr.uri;
 
   if (const HeaderField* mf = message.first(HeaderId::MaxForwards)) {
-    uint64_t hops = 0;
-    if (!parseDecimal(buffer, mf->value, 255, hops)) {
+    if (!maxForwards(buffer, mf->value, summary.max_forwards)) {
+      summary.max_forwards = -1;
       return invalid(ScanError::BadMaxForwards, mf->value.offset);
     }
-    summary.max_forwards = static_cast<int32_t>(hops);
   }
   return {ScanStatus::Complete, ScanError::None, 0, 0};
 }

@@ -48,132 +48,156 @@ bool isSip20Slash(const char* p) {
   return (word | 0x202020ull) == expected;
 }
 
-bool allDigits(const char* p, Span s, uint32_t max_value) {
-  if (s.empty() || s.length > 5) {
+// smallDecimal reads the 1..5 bytes at `s` as decimal digits into `value`; false when `length`
+// is 0 or above 5 or a byte is not a digit. Branch-free over the digits.
+inline bool smallDecimal(const char* s, uint32_t length, uint32_t& value) {
+  if (length - 1 >= 5) {
     return false;
   }
   uint32_t v = 0;
-  for (uint32_t i = 0; i < s.length; ++i) {
-    char c = p[s.offset + i];
-    if (!isDigit(c)) {
-      return false;
-    }
-    v = v * 10 + static_cast<uint32_t>(c - '0');
+  uint32_t bad = 0;
+  for (uint32_t i = 0; i < length; ++i) {
+    auto digit = static_cast<uint32_t>(static_cast<unsigned char>(s[i])) - '0';
+    bad |= digit > 9 ? 1u : 0u;
+    v = v * 10 + digit;
   }
-  return v <= max_value;
-}
-
-// readableEnd is the end of `buffer` as an offset (sub-parsers take uint32_t offsets).
-uint32_t readableEnd(ByteView buffer) {
-  return buffer.size > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(buffer.size);
+  value = v;
+  return bad == 0;
 }
 
 // applyParam records the via-param `name` (= `value` when `has_value`) that ends at `param_end`
-// in `entry`. Returns false when a value the shield reads is malformed (rport, ttl).
-bool applyParam(const char* p, Span name, Span value, bool has_value, uint32_t param_end,
-                ViaEntry& entry) {
+// in `entry`. Returns false when a value the shield reads is malformed (rport, ttl). The name's
+// length (and for 5 its first letter) picks the one name it can be, so each parameter costs
+// one compare instead of one per known name.
+[[gnu::always_inline]] inline bool applyParam(const char* p, Span name, Span value,
+                                              bool has_value, uint32_t param_end,
+                                              ViaEntry& entry) {
   const char* n = p + name.offset;
-  if (equalsLetterName(n, name.length, "branch")) {
-    entry.branch = value;
-  } else if (equalsLetterName(n, name.length, "received")) {
-    entry.received = value;
-  } else if (equalsLetterName(n, name.length, "rport")) {
-    // RFC 3581: rport is a flag in requests and carries the source port in responses.
-    entry.has_rport = true;
-    if (has_value) {
-      if (!allDigits(p, value, 65535)) {
-        return false;
+  switch (name.length) {
+    case 6:
+      if (equalsLetterName(n, 6, "branch")) {
+        entry.branch = value;
       }
-      uint16_t port = 0;
-      Lexer digits{p, value.offset, value.end()};
-      (void)digits.port(port);
-      entry.rport = port;
-    }
-    entry.rport_param = {name.offset, param_end - name.offset};
-  } else if (equalsLetterName(n, name.length, "maddr")) {
-    entry.maddr = value;
-  } else if (equalsLetterName(n, name.length, "ttl")) {
-    if (!allDigits(p, value, 255)) {
-      return false;
-    }
-    entry.ttl = value;
+      return true;
+    case 8:
+      if (equalsLetterName(n, 8, "received")) {
+        entry.received = value;
+      }
+      return true;
+    case 5:
+      if (equalsLetterName(n, 5, "rport")) {
+        // RFC 3581: rport is a flag in requests and carries the source port in responses.
+        entry.has_rport = true;
+        if (has_value) {
+          uint32_t port = 0;
+          if (!smallDecimal(p + value.offset, value.length, port) || port > 65535) {
+            return false;
+          }
+          entry.rport = static_cast<int32_t>(port);
+        }
+        entry.rport_param = {name.offset, param_end - name.offset};
+      } else if (equalsLetterName(n, 5, "maddr")) {
+        entry.maddr = value;
+      }
+      return true;
+    case 3:
+      if (equalsLetterName(n, 3, "ttl")) {
+        uint32_t ttl = 0;
+        if (!smallDecimal(p + value.offset, value.length, ttl) || ttl > 255) {
+          return false;
+        }
+        entry.ttl = value;
+      }
+      return true;
+    default:
+      return true;
   }
-  return true;
 }
 
 // parseCommonViaParm parses the shape nearly every via-parm has, "SIP/2.0/UDP host[:port]"
-// then ";name[=token]" parameters, with one SP and no other white space, ending at `end` or
-// a ','. It fills `entry` and `*stop` exactly as the general grammar in parseViaParm would
-// and returns true; for any other input (including every malformed one) it returns false
-// without a verdict, and the caller runs the general grammar. Token ends come from the
-// structural masks; reads only [start, end).
-bool parseCommonViaParm(ByteView buffer, uint32_t start, uint32_t end, ViaEntry& entry,
-                        uint32_t* stop) {
+// then ";name[=value]" parameters, with one SP and no other white space, ending at `end` or
+// a ','. Transport, host, parameter names and values are read as runs of host characters
+// (values also ':'), a subset of what the general grammar reads there (tokens, host, token
+// and ':'), and each run must end where the grammar's would (';', ',', '=', ':', `end`), so
+// the spans are the general grammar's. It fills `entry` (zeroed by the caller) and `*stop`
+// exactly as the general grammar would and returns true; for any other input (including
+// every malformed one) it returns false without a verdict, and the caller runs the general
+// grammar. Reads only [start, size of `buffer`).
+[[gnu::always_inline]] inline bool parseCommonViaParm(ByteView buffer, uint32_t start,
+                                                      uint32_t end, ViaEntry& entry,
+                                                      uint32_t* stop) {
   const char* p = buffer.data;
   if (end - start < 8 || !isSip20Slash(p + start)) {
     return false;
   }
-  // The masks may classify bytes past `end` up to the buffer's end; they never report them.
-  BlockCursor masks(p, start, end, readableEnd(buffer));
   uint32_t pos = start + 8;
-  uint32_t transport_end = masks.nextNonToken(pos);
+  // The masks may classify bytes past `end` up to the buffer's end; they never report them.
+  HostCursor masks(p, pos, end, readableEnd(buffer.size));
+  uint32_t transport_end = masks.nextNonHost(pos);
   // One SP after the transport, then the host (an IPv6 reference takes the general path).
-  if (transport_end == pos || transport_end + 1 >= end || p[transport_end] != ' ' ||
-      !isHostChar(p[transport_end + 1])) {
+  if (transport_end == pos || transport_end + 1 >= end || p[transport_end] != ' ') {
     return false;
   }
   entry.transport = {pos, transport_end - pos};
   entry.protocol = {start, transport_end - start};
-  pos = transport_end + 1;
-  // The host's bytes are token characters: find its end from the masks, then check them all
-  // at once for the host subset (alphanum, '-', '.') without a branch per byte.
-  uint32_t host_begin = pos;
-  pos = masks.nextNonToken(pos);
-  bool all_host = true;
-  for (uint32_t i = host_begin; i < pos; ++i) {
-    all_host &= isHostChar(p[i]);
-  }
-  if (!all_host) {
+  uint32_t host_begin = transport_end + 1;
+  if (isHostChar(p[host_begin])) {
+    pos = masks.nextNonHost(host_begin);
+  } else if (p[host_begin] == '[') {
+    // IPv6reference, as Lexer::host reads it: '[' 1*(HEXDIG / ':' / '.') ']'.
+    pos = host_begin + 1;
+    while (pos < end && Lexer::isHexOrColonOrDot(p[pos])) {
+      ++pos;
+    }
+    if (pos >= end || p[pos] != ']' || pos == host_begin + 1) {
+      return false;
+    }
+    ++pos;
+  } else {
     return false;
   }
   entry.host = {host_begin, pos - host_begin};
   if (pos < end && p[pos] == ':') {
-    Lexer port{p, pos + 1, end};
-    if (port.pos >= end || !isDigit(p[port.pos]) || !port.port(entry.port)) {
+    // port = 1*5DIGIT up to 65535; digits are host characters, so the run ends where the
+    // grammar's digits end when it holds nothing else.
+    uint32_t port_begin = pos + 1;
+    pos = masks.nextNonHost(port_begin);
+    uint32_t port = 0;
+    if (!smallDecimal(p + port_begin, pos - port_begin, port) || port > 65535) {
       return false;
     }
-    pos = port.pos;
+    entry.port = static_cast<uint16_t>(port);
   }
   uint32_t last = pos;
   if (pos < end && p[pos] == ';') {
     entry.params.offset = pos;
-    while (pos < end && p[pos] == ';') {
+    do {
       uint32_t name_begin = pos + 1;
-      uint32_t name_end = masks.nextNonToken(name_begin);
-      if (name_end == name_begin) {
+      pos = masks.nextNonHost(name_begin);
+      if (pos == name_begin) {
         return false;
       }
-      Span name{name_begin, name_end - name_begin};
+      Span name{name_begin, pos - name_begin};
       Span value;
-      bool has_value = name_end < end && p[name_end] == '=';
-      pos = name_end;
+      bool has_value = pos < end && p[pos] == '=';
       if (has_value) {
-        uint32_t value_begin = name_end + 1;
-        // Token characters and ':' (bracketless IPv6 received=), as paramValue reads them.
-        pos = masks.nextNonToken(value_begin);
-        while (pos < end && p[pos] == ':') {
-          pos = masks.nextNonToken(pos + 1);
-        }
+        uint32_t value_begin = pos + 1;
+        pos = masks.nextNonValue(value_begin);
         if (pos == value_begin) {
           return false;  // quoted, bracketed, spaced or empty: the general grammar decides
         }
         value = {value_begin, pos - value_begin};
       }
+      // Anything but the next parameter, the next via-parm or the end (white space, a
+      // token character outside the host class) is for the general grammar.
+      if (pos < end && p[pos] != ';' && p[pos] != ',') {
+        return false;
+      }
       if (!applyParam(p, name, value, has_value, pos, entry)) {
         return false;
       }
       last = pos;
-    }
+    } while (pos < end && p[pos] == ';');
     entry.params.length = last - entry.params.offset;
   }
   if (pos < end && p[pos] != ',') {
@@ -189,10 +213,21 @@ bool parseCommonViaParm(ByteView buffer, uint32_t start, uint32_t end, ViaEntry&
 // via-parm = sent-protocol LWS sent-by *( SEMI via-params )   (RFC 3261 §25.1)
 bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
                   uint32_t* stop) {
-  entry = ViaEntry{};
-  Lexer lx{buffer.data, begin, end};
-  lx.skipLws();
-  uint32_t start = lx.pos;
+  // The fast path sets whole, protocol, transport and host whenever it succeeds; the rest is
+  // reset field by field (a whole-struct reset compiles to `rep stos`, slower than the parse).
+  entry.port = 0;
+  entry.branch = {};
+  entry.received = {};
+  entry.maddr = {};
+  entry.ttl = {};
+  entry.has_rport = false;
+  entry.rport = -1;
+  entry.rport_param = {};
+  entry.params = {};
+  uint32_t start = begin;
+  while (start < end && isLws(buffer.data[start])) {
+    ++start;
+  }
   if (parseCommonViaParm(buffer, start, end, entry, stop)) {
     return true;
   }
