@@ -62,8 +62,14 @@ void Pipeline::processBurst(std::span<const RxPacket> packets, TxBatch& tx, uint
     shield_.setRules(snapshot_->shield.get(), snapshot_->operator_bans.get());
     shield_.observeBurst(static_cast<uint32_t>(packets.size()), kMaxBurst);
     const uint64_t now_ms = now_ns / 1000000;
-    for (const RxPacket& packet : packets) {
-      handle(packet, tx, now_ms);
+    if (!packets.empty()) {
+      scanAhead(packets[0], slots_[0], now_ms);
+    }
+    for (size_t i = 0; i < packets.size(); ++i) {
+      if (i + 1 < packets.size()) {
+        scanAhead(packets[i + 1], slots_[(i + 1) & 1], now_ms);
+      }
+      forward(packets[i], slots_[i & 1], tx, now_ms);
     }
   }
   snapshot_ = nullptr;
@@ -73,11 +79,13 @@ void Pipeline::processBurst(std::span<const RxPacket> packets, TxBatch& tx, uint
 
 void Pipeline::idle(TxBatch& /*tx*/, uint64_t /*now_ns*/) { publisher_.quiescent(reader_id_); }
 
-void Pipeline::handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms) {
+void Pipeline::scanAhead(const RxPacket& packet, ScanSlot& slot, uint64_t now_ms) {
   counters_.add(PipelineCounter::Received);
+  slot.dropped = false;
   // --- DoS shield, before scanning: ACL, bans, flood sketch, hop count, source rates.
   // Drops are counted by reason and rule in shield_. Backends are trusted peers.
-  filters::PacketMeta meta;
+  filters::PacketMeta& meta = slot.meta;
+  meta = filters::PacketMeta{};
   if (snapshot_->shield != nullptr) {
     meta.source = filters::Address::fromBytes(packet.source.ip.isV6(), packet.source.ip.bytes);
     meta.source_port = packet.source.port;
@@ -85,12 +93,32 @@ void Pipeline::handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms) {
     meta.length = packet.length;
     meta.peer = snapshot_->backendIndex(packet.source) >= 0;
     if (!shield_.preParse(meta, now_ms).pass()) {
+      slot.dropped = true;
       return;
     }
   }
   // --- end DoS shield
+  const ByteView in(packet.data, packet.length);
+  slot.result = parser::scanAndValidate(in, slot.parsed.message, slot.summary);
+  if (slot.result.ok() && slot.parsed.message.isRequest()) {
+    // The key a request from a client is dispatched by; a backend's own requests (record-route
+    // mode) never use it, and their wasted prefetch costs nothing.
+    const parser::SipSummary& s = slot.summary;
+    const lb::KeyFields fields{in.view(s.call_id), in.view(s.from_tag),
+                               std::span<const uint8_t>(packet.source.ip.bytes,
+                                                        packet.source.ip.size())};
+    slot.key = lb::dispatchKey(snapshot_->key_kind, fields);
+    dispatcher_.prefetch(slot.key);
+  }
+}
+
+void Pipeline::forward(const RxPacket& packet, ScanSlot& slot, TxBatch& tx, uint64_t now_ms) {
+  if (slot.dropped) {
+    return;
+  }
+  current_ = &slot;
   ByteView in(packet.data, packet.length);
-  parser::ScanResult result = parser::scanAndValidate(in, parsed_.message, summary_);
+  const parser::ScanResult result = slot.result;
   switch (result.status) {
     case ScanStatus::Complete:
       break;
@@ -109,7 +137,7 @@ void Pipeline::handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms) {
   // --- DoS shield, after scanning: sanity, method-class rates, scanners, overload shedding.
   if (snapshot_->shield != nullptr) {
     const filters::Verdict verdict =
-        shield_.postParse(meta, in, parsed_.message, summary_, now_ms);
+        shield_.postParse(slot.meta, in, slot.parsed.message, slot.summary, now_ms);
     if (!verdict.pass()) {
       if (verdict.action == filters::Action::Reply) {
         reply(packet, in, verdict.status, verdict.reason_phrase, verdict.retry_after_s, tx);
@@ -118,7 +146,7 @@ void Pipeline::handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms) {
     }
   }
   // --- end DoS shield
-  if (parsed_.message.isRequest()) {
+  if (slot.parsed.message.isRequest()) {
     handleRequest(packet, in, tx, now_ms);
   } else {
     handleResponse(packet, in, tx);
@@ -126,19 +154,19 @@ void Pipeline::handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms) {
 }
 
 bool Pipeline::topViaIsOurs(ByteView in) const {
-  const parser::ViaEntry& top = summary_.top_via;
+  const parser::ViaEntry& top = current_->summary.top_via;
   return snapshot_->isLocal(in.view(top.host), top.port);
 }
 
 void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, uint64_t now_ms) {
-  const parser::SipMessage& message = parsed_.message;
+  const parser::SipMessage& message = current_->parsed.message;
   const bool is_ack = message.method == Method::Ack;
   if (topViaIsOurs(in)) {
     counters_.add(PipelineCounter::DroppedLoop);  // §16.3 step 4 loop detection, simplified
     return;
   }
   // §16.3 step 3: Max-Forwards 0 gets a 483 (never for ACK, §17).
-  if (summary_.max_forwards == 0) {
+  if (current_->summary.max_forwards == 0) {
     if (is_ack) {
       counters_.add(PipelineCounter::DroppedMaxForwards);
     } else if (reply(packet, in, 483, "Too Many Hops", 0, tx)) {
@@ -165,12 +193,8 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
       edits.pop_top_route = parser::parseUri(in, route_uri, uri) &&
                             snapshot_->isLocal(in.view(uri.host), uri.port);
     }
-    const parser::SipSummary& s = summary_;
-    lb::KeyFields fields{in.view(s.call_id), in.view(s.from_tag),
-                         std::span<const uint8_t>(packet.source.ip.bytes,
-                                                  packet.source.ip.size())};
-    const uint64_t key = lb::dispatchKey(snapshot_->key_kind, fields);
-    const uint16_t backend = dispatcher_.pick(key, now_ms);
+    // The key was computed (and its affinity bucket prefetched) when the packet was scanned.
+    const uint16_t backend = dispatcher_.pick(current_->key, now_ms);
     if (backend == lb::kNoBackend || backend >= snapshot_->backend_addresses.size()) {
       if (is_ack) {
         counters_.add(PipelineCounter::DroppedNoBackend);
@@ -198,30 +222,30 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
   }
   std::memcpy(via_line_, identity.via_prefix.data(), prefix);
   size_t branch = snapshot_->signer->makeBranch(
-      in.view(summary_.top_via.branch), in.view(summary_.call_id),
+      in.view(current_->summary.top_via.branch), in.view(current_->summary.call_id),
       std::span<char>(via_line_ + prefix, sizeof(via_line_) - prefix - 2));
   via_line_[prefix + branch] = '\r';
   via_line_[prefix + branch + 1] = '\n';
   edits.via_line = std::string_view(via_line_, prefix + branch + 2);
   // Out-of-dialog requests may create a dialog: stay in its route set when asked to.
-  if (snapshot_->record_route && summary_.to_tag.empty() && !is_ack &&
+  if (snapshot_->record_route && current_->summary.to_tag.empty() && !is_ack &&
       message.method != Method::Cancel) {
     edits.record_route_line = identity.record_route_line;
   }
   // §18.2.1 received when sent-by is not the source address; RFC 3581 §4 rport when asked.
   size_t source_length = packet.source.ip.format(source_text_, false);
   std::string_view source_ip(source_text_, source_length);
-  if (summary_.top_via.has_rport ||
-      stripBrackets(in.view(summary_.top_via.host)) != source_ip) {
+  if (current_->summary.top_via.has_rport ||
+      stripBrackets(in.view(current_->summary.top_via.host)) != source_ip) {
     edits.received = source_ip;
   }
-  if (summary_.top_via.has_rport) {
+  if (current_->summary.top_via.has_rport) {
     edits.rport = packet.source.port;
   }
 
   // The edits are applied in the received buffer when the backend lends it (DPDK), else
   // copied into a transmit slot: the same bytes either way.
-  const bool sent = lb::prepareRequest(in, message, summary_, edits, editor_) &&
+  const bool sent = lb::prepareRequest(in, message, current_->summary, edits, editor_) &&
                     emitEdited(tx, packet, in, next, local);
   if (sent) {
     counters_.add(PipelineCounter::ForwardedRequests);
@@ -232,7 +256,7 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
 // RFC 3261 §16.4: pop our Route; §16.5/§16.6: the next hop is the next Route, else the
 // Request-URI.
 bool Pipeline::routeFromBackend(ByteView in, lb::RequestEdits& edits, net::Endpoint& next) {
-  const parser::SipMessage& message = parsed_.message;
+  const parser::SipMessage& message = current_->parsed.message;
   parser::Span uri_span;
   parser::Span cut;
   parser::SipUri uri;
@@ -280,10 +304,10 @@ void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) 
   parser::Span cut;
   parser::ViaEntry second;
   // §16.11: a stateless proxy checks the top Via is its own; our MAC proves it.
-  if (!lb::topViaRemoval(in, parsed_.message, cut, second) ||
-      !lb::branchVerdictOk(snapshot_->signer->verifyBranch(in.view(summary_.top_via.branch),
+  if (!lb::topViaRemoval(in, current_->parsed.message, cut, second) ||
+      !lb::branchVerdictOk(snapshot_->signer->verifyBranch(in.view(current_->summary.top_via.branch),
                                                            in.view(second.branch),
-                                                           in.view(summary_.call_id)))) {
+                                                           in.view(current_->summary.call_id)))) {
     counters_.add(PipelineCounter::DroppedSpoofedResponse);
     return;
   }
@@ -302,13 +326,13 @@ void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) 
     return;
   }
   const int from_backend = snapshot_->backendIndex(packet.source);
-  if (parsed_.message.status_code == 503) {
+  if (current_->parsed.message.status_code == 503) {
     bump(backend_503_, from_backend);
   }
   // --- DoS shield: a backend's 401/407 nonces, remembered for the client they go to (its
   // answer proves return routability), and its 503 share (overload).
   if (snapshot_->shield != nullptr && from_backend >= 0) {
-    shield_.observeBackendResponse(in, parsed_.message,
+    shield_.observeBackendResponse(in, current_->parsed.message,
                                    filters::Address::fromBytes(next.ip.isV6(), next.ip.bytes),
                                    shield_.clockMs());
   }
@@ -323,12 +347,12 @@ bool Pipeline::reply(const RxPacket& packet, ByteView in, uint16_t status,
                      std::string_view reason, uint32_t retry_after_s, TxBatch& tx) {
   // RFC 3581: with rport, answer the source port; else the sent-by port (§18.2.2).
   net::Endpoint destination = packet.source;
-  if (!summary_.top_via.has_rport) {
-    destination.port = summary_.top_via.port == 0 ? 5060 : summary_.top_via.port;
+  if (!current_->summary.top_via.has_rport) {
+    destination.port = current_->summary.top_via.port == 0 ? 5060 : current_->summary.top_via.port;
   }
   const lb::ReplySpec spec{status, reason, retry_after_s, snapshot_->tag_seed};
   return emit(tx, destination, packet.local_index, [&](uint8_t* out) {
-    return lb::buildStatelessReply(in, parsed_.message, summary_, spec, out, kMaxUdpPayload);
+    return lb::buildStatelessReply(in, current_->parsed.message, current_->summary, spec, out, kMaxUdpPayload);
   });
 }
 

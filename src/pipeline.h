@@ -63,7 +63,6 @@ class Pipeline final : public BurstHandler {
   void setUnderFlood(bool under_flood) { dispatcher_.setUnderFlood(under_flood); }
 
  private:
-  void handle(const RxPacket& packet, TxBatch& tx, uint64_t now_ms);
   void handleRequest(const RxPacket& packet, parser::ByteView in, TxBatch& tx, uint64_t now_ms);
   void handleResponse(const RxPacket& packet, parser::ByteView in, TxBatch& tx);
   // reply sends a stateless response to the request's sender (RFC 3261 §18.2.2, RFC 3581).
@@ -135,8 +134,23 @@ class Pipeline final : public BurstHandler {
   const RuntimeSnapshot* snapshot_ = nullptr;
   lb::Dispatcher dispatcher_;
   lb::MessageEditor editor_;
-  parser::ParsedMessage<parser::kDefaultHeaderCapacity> parsed_;
-  parser::SipSummary summary_;
+  // A scanned packet waiting to be forwarded. Two slots let packet i+1 be scanned, and its
+  // affinity bucket prefetched, before packet i is forwarded: the bucket's cache miss overlaps
+  // the forwarding work instead of stalling it (VPP's one-packet-ahead prefetch).
+  struct ScanSlot {
+    parser::ParsedMessage<parser::kDefaultHeaderCapacity> parsed;
+    parser::SipSummary summary;
+    parser::ScanResult result;
+    filters::PacketMeta meta;
+    uint64_t key = 0;         // dispatch key (requests)
+    bool dropped = false;     // dropped (and counted) by the shield before scanning
+  };
+  // scanAhead runs the pre-parse shield, the scan and, for a request, the dispatch key and its
+  // prefetch; forward() does the rest for the packet scanned into `slot`.
+  void scanAhead(const RxPacket& packet, ScanSlot& slot, uint64_t now_ms);
+  void forward(const RxPacket& packet, ScanSlot& slot, TxBatch& tx, uint64_t now_ms);
+  ScanSlot slots_[2];
+  ScanSlot* current_ = &slots_[0];  // the slot forward() works on
   // Our Via line: "Via: SIP/2.0/UDP " + host (<= 253, config-checked) + ":port;branch=" +
   // branch + CRLF fits with room to spare.
   char via_line_[512];
