@@ -159,13 +159,26 @@ Status Daemon::start() {
     return s;
   }
   prober_ = std::make_unique<HealthProber>(config_.health.interval_ms, config_.health.timeout_ms);
-  // dpdk backend (issue 5): the prober's kernel sockets cannot use addresses DPDK owns, so
-  // active probes are off there (passive 503 signals still apply).
+  // dpdk backend (issue 5): the prober's kernel sockets reach the wire only through a port's
+  // exception-path TAP (answers come back to their ephemeral port, which the workers hand to
+  // the kernel). The TAP gets the listen address from the operator after start, hence
+  // freebind. Without any TAP, active probes are off (passive 503 signals still apply).
+  bool exception_path = false;
+#if SIPSHIELD_HAVE_DPDK
   if (dpdk_) {
-    if (config_.health.enabled) {
-      logEvent("health_probes_off", "server.io = dpdk: OPTIONS probes need the kernel path");
+    for (const io::DpdkPortLayout& port : dpdk_->layout().ports) {
+      exception_path = exception_path || port.exception_port_id >= 0;
     }
-  } else if (Status s = prober_->open(io_->localEndpoints()); !s.isOk()) {
+  }
+#endif
+  if (dpdk_ && !exception_path) {
+    if (config_.health.enabled) {
+      logEvent("health_probes_off",
+               "server.io = dpdk: OPTIONS probes need a [[dpdk.ports]] entry with "
+               "exception_path = \"tap\" (and the listen address on that TAP)");
+    }
+  } else if (Status s = prober_->open(boundEndpoints(), /*freebind=*/dpdk_ != nullptr);
+             !s.isOk()) {
     return s;
   }
   if (Status s = control_->open(config_); !s.isOk()) {
@@ -257,7 +270,8 @@ void Daemon::controlTick(uint64_t now_ms) {
     }
   }
   probe_results_.clear();
-  if (config_.health.enabled && !dpdk_) {  // dpdk backend (issue 5): no kernel probes
+  // dpdk backend (issue 5): the prober is open only when a port has the exception path.
+  if (config_.health.enabled && prober_->isOpen()) {
     prober_->poll(now_ms, targets, probe_results_);
   }
   for (const ProbeResult& r : probe_results_) {

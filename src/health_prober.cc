@@ -1,6 +1,7 @@
 #include "src/health_prober.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,7 +57,7 @@ HealthProber::~HealthProber() {
   }
 }
 
-Status HealthProber::open(const std::vector<net::Endpoint>& locals) {
+Status HealthProber::open(const std::vector<net::Endpoint>& locals, bool freebind) {
   for (const net::Endpoint& local : locals) {
     bool have_family = false;
     for (const Socket& s : sockets_) {
@@ -72,6 +73,18 @@ Status HealthProber::open(const std::vector<net::Endpoint>& locals) {
     }
     net::Endpoint bind_to = local;
     bind_to.port = 0;
+    if (freebind) {
+      // The DPDK exception-path TAP gets the listen address from the operator after start.
+      const int on = 1;
+      const bool v6 = local.ip.isV6();
+      if (::setsockopt(s.fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND,
+                       &on, sizeof(on)) != 0) {
+        int error = errno;
+        ::close(s.fd);
+        return unavailable("health prober: freebind " + bind_to.toString() + ": " +
+                           std::strerror(error));
+      }
+    }
     sockaddr_storage address{};
     socklen_t length = bind_to.toSockaddr(address);
     if (::bind(s.fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {

@@ -35,15 +35,26 @@ class HealthProber {
   HealthProber(const HealthProber&) = delete;
   HealthProber& operator=(const HealthProber&) = delete;
 
-  // open binds one non-blocking socket per family of `locals` (port 0). Returns the error
-  // naming the address when a bind fails.
-  Status open(const std::vector<net::Endpoint>& locals);
+  // open binds one non-blocking socket per family of `locals` (port 0). With `freebind` the
+  // sockets are bound with IP_FREEBIND / IPV6_FREEBIND, so the bind succeeds before the address
+  // exists on any interface: under the DPDK backend the operator puts it on the exception-path
+  // TAP only after the daemon created that TAP. Until then probes fail to send and count as
+  // timeouts. Without `freebind` (the io_uring path, where the workers already hold the
+  // address) a missing address is a bind error. Not thread-safe (see the class comment).
+  // Returns ok, or kUnavailable naming the address when socket(), setsockopt() or bind()
+  // fails.
+  Status open(const std::vector<net::Endpoint>& locals, bool freebind = false);
+
+  // isOpen says whether open() bound at least one socket, i.e. poll() can send probes.
+  [[nodiscard]] bool isOpen() const { return !sockets_.empty(); }
 
   // poll sends the probes that are due at `now_ms`, reads every answer waiting, and appends
   // answers and timeouts to `results`. Call it every few tens of milliseconds.
   void poll(uint64_t now_ms, const std::vector<ProbeTarget>& targets,
             std::vector<ProbeResult>& results);
 
+  // setTiming changes the probe interval and answer timeout (config reload); probes already
+  // sent keep their send time and are judged against the new timeout.
   void setTiming(uint32_t interval_ms, uint32_t timeout_ms) {
     interval_ms_ = interval_ms;
     timeout_ms_ = timeout_ms;

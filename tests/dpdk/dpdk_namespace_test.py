@@ -26,6 +26,8 @@ TAG = f"{os.getpid() % 100000}"
 NS_CLIENT, NS_LB, NS_BACKEND = f"ssc{TAG}", f"ssl{TAG}", f"ssb{TAG}"
 LB_V4, CLIENT_V4 = "198.18.0.1", "198.18.0.2"
 LB_BACKSIDE, BACKEND_A, BACKEND_B = "198.18.1.1", "198.18.1.2", "198.18.1.3"
+# Backends on the client's link (one-armed: probes and calls leave by port 0, the TAP's port).
+PROBED_A, PROBED_B = "198.18.0.3", "198.18.0.4"
 
 # Sets tx-checksumming off on an interface (ethtool -K IF tx off) with SIOCETHTOOL: veth
 # otherwise hands af_packet UDP frames whose checksum the kernel has not filled in yet.
@@ -163,14 +165,18 @@ class NsSipp(harness.Sipp):
 
 class DpdkShield(harness.Shield):
     """sipshield with io = "dpdk" in the balancer namespace, one worker, two af_packet ports;
-    with `tap` set, port 0 gets an exception path to the kernel through TAP interface `tap`."""
+    with `tap` set, port 0 gets an exception path to the kernel through TAP interface `tap`;
+    with `probes` = (interval_ms, timeout_ms), OPTIONS health probes are on (else off)."""
 
-    def __init__(self, workdir, binary, backends, tap=None, workers=1):
+    def __init__(self, workdir, binary, backends, tap=None, workers=1, probes=None):
         self.backends = backends
         self.tap = tap
         self.worker_count = workers
-        # A control socket when there are several workers: per-worker counters come from it.
-        self.socket_path = os.path.join(workdir, "control.sock") if workers > 1 else ""
+        self.probes = probes
+        # A control socket when there are several workers (per-worker counters come from it)
+        # or probes (backend states come from it).
+        self.socket_path = (os.path.join(workdir, "control.sock")
+                            if workers > 1 or probes else "")
         super().__init__(workdir, binary, f"{LB_V4}:5060", backends, workers=workers)
 
     def write_config(self, backends):
@@ -183,8 +189,14 @@ class DpdkShield(harness.Shield):
         lines = ["[server]", 'io = "dpdk"', f'listen = ["{LB_V4}:5060"]',
                  f"workers = {self.worker_count}",
                  "[balancer]", f'secret = "{harness.SECRET}"',
-                 "[health]", "enabled = false",
-                 "[control]", f'socket = "{self.socket_path}"',
+                 "[health]"]
+        if self.probes:
+            lines += ["enabled = true", f"interval_ms = {self.probes[0]}",
+                      f"timeout_ms = {self.probes[1]}", "failures_to_down = 2",
+                      "successes_to_up = 2"]
+        else:
+            lines += ["enabled = false"]
+        lines += ["[control]", f'socket = "{self.socket_path}"',
                  "[dpdk]", "eal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]",
                  f'addresses = ["{LB_V4}/24@0", "{LB_BACKSIDE}/24@1"]', "mtu = 1500",
                  # framesz 8192: the kernel hands af_packet fanout groups whole datagrams
@@ -207,7 +219,7 @@ class DpdkShield(harness.Shield):
 
 
 # harness.Shield starts the binary directly; the balancer must run inside its namespace.
-def start_shield(workdir, binary, backends, tap=None, workers=1):
+def start_shield(workdir, binary, backends, tap=None, workers=1, probes=None):
     original = subprocess.Popen
 
     def popen(cmd, *args, **kwargs):
@@ -217,7 +229,7 @@ def start_shield(workdir, binary, backends, tap=None, workers=1):
 
     subprocess.Popen = popen
     try:
-        return DpdkShield(workdir, binary, backends, tap, workers)
+        return DpdkShield(workdir, binary, backends, tap, workers, probes)
     finally:
         subprocess.Popen = original
 
@@ -440,6 +452,100 @@ def test_exception_path(workdir, binary):
                     proc.wait()
 
 
+def backend_states(ctl, socket_path):
+    """{name: (state, consecutive probe successes)} from `sipshieldctl --json backends`."""
+    result = subprocess.run([ctl, "-s", socket_path, "--json", "backends"],
+                            capture_output=True, text=True, timeout=10)
+    check(result.returncode == 0, f"sipshieldctl backends: {result.stderr}")
+    return {b["name"]: (b["state"], b["health"]["consecutive_successes"])
+            for b in json.loads(result.stdout)["backends"]}
+
+
+def wait_for_states(ctl, shield, wanted, timeout):
+    """Polls the backend states until `wanted(states)` holds; returns the monotonic time then.
+    Fails with the last states after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    states = {}
+    while time.monotonic() < deadline:
+        states = backend_states(ctl, shield.socket_path)
+        if wanted(states):
+            return time.monotonic()
+        check(shield.proc.poll() is None, f"sipshield exited:\n{shield.events()}")
+        time.sleep(0.05)
+    raise Failure(f"backend states {states} not reached within {timeout}s")
+
+
+def test_health_probes(workdir, binary):
+    """OPTIONS health probes under DPDK through the exception path: the prober's kernel socket
+    is bound (freebind) to the listen address before the operator puts that address on the
+    TAP; its probes leave through the TAP and DPDK, the answers (to its ephemeral port) come
+    back through the TAP. Both sipp backends are seen up; a killed one is marked down within
+    3 s and up again within 3 s of its restart."""
+    ctl = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(binary))), "sipshieldctl")
+    check(os.path.exists(ctl), f"sipshieldctl not found beside {binary}: {ctl}")
+    with Topology():
+        for address in (PROBED_A, PROBED_B):
+            sh("ip", "-n", NS_CLIENT, "addr", "add", f"{address}/24", "dev", "c0")
+        tap = f"ssh{TAG}"
+
+        def uas(name, address):
+            return NsSipp(NS_CLIENT, workdir, name, ["-sf", os.path.join(
+                harness.SCENARIOS, "uas.xml"), "-i", address, "-p", "5060"])
+
+        procs = [uas("uas_a", PROBED_A), uas("uas_b", PROBED_B)]
+        shield = None
+        try:
+            shield = start_shield(workdir, binary, [("a", f"{PROBED_A}:5060"),
+                                                    ("b", f"{PROBED_B}:5060")],
+                                  tap=tap, probes=(200, 150))
+            check("health_probes_off" not in shield.events(),
+                  f"probes were switched off:\n{shield.events()}")
+            # As test_exception_path: strict reverse-path filtering keeps the balancer
+            # namespace's kernel from taking the answers straight off l0 (af_packet only
+            # listens in there); then the operator's step: the listen address on the TAP.
+            for conf in ("all", "l0"):
+                sh(*in_ns(NS_LB, "sysctl", "-qw", f"net.ipv4.conf.{conf}.rp_filter=1"))
+            sh("ip", "-n", NS_LB, "addr", "add", f"{LB_V4}/24", "dev", tap)
+            sh("ip", "-n", NS_LB, "link", "set", tap, "up")
+            configured = time.monotonic()
+            # Up on probes answered (not just the initial state): two successes in a row.
+            both_up = wait_for_states(ctl, shield, lambda s: all(
+                s.get(n, ("", 0))[0] == "up" and s[n][1] >= 2 for n in ("a", "b")), 10)
+            print(f"both up {both_up - configured:.2f}s after the TAP got its address")
+            killed = time.monotonic()
+            procs[1].kill()  # by pid: `ip netns exec` execs sipp itself
+            procs[1].out.close()
+            down = wait_for_states(ctl, shield, lambda s: s["b"][0] == "down", 5)
+            print(f"b down {down - killed:.2f}s after its sipp was killed")
+            check(down - killed < 3.0, f"b marked down after {down - killed:.2f}s")
+            check(backend_states(ctl, shield.socket_path)["a"][0] == "up",
+                  "a must stay up while b is down")
+            restarted = time.monotonic()
+            procs.append(uas("uas_b_again", PROBED_B))
+            up = wait_for_states(ctl, shield, lambda s: s["b"][0] == "up", 5)
+            print(f"b up {up - restarted:.2f}s after its sipp was restarted")
+            check(up - restarted < 3.0, f"b marked up after {up - restarted:.2f}s")
+            report = shield.stop()
+            events = shield.events()
+            shield = None
+            check(re.search(r'"backend_down","detail":"b \(probe', events),
+                  f"no probe-driven backend_down for b:\n{events}")
+            dpdk = dict(re.findall(r"(\w+)=(\d+)",
+                                   re.search(r"dpdk_counters.*", events).group(0)))
+            for name in ("to_kernel", "from_kernel"):
+                check(int(dpdk.get(name, 0)) > 0, f"dpdk counter {name}: {dpdk}")
+            check(report["counters"].get("forwarded_requests", 0) == 0,
+                  f"probe traffic must not take the fast path: {report['counters']}")
+            probed = [c for c in procs[0].call_ids() if c.startswith("sipshield-probe-")]
+            check(probed, "backend a never saw an OPTIONS probe")
+        finally:
+            if shield is not None:
+                shield.stop()
+            for p in procs:
+                if p.proc.poll() is None:
+                    p.stop()
+
+
 def test_two_workers(workdir, binary):
     """Two workers, two queue pairs per port (af_packet fanout as RSS): calls from many
     source ports (sipp -t un) are spread over both workers, both carry traffic, and every
@@ -487,7 +593,8 @@ def test_two_workers(workdir, binary):
                 p.stop()
 
 
-TESTS = [test_calls_arp_and_ping, test_fragmented_invite, test_exception_path, test_two_workers]
+TESTS = [test_calls_arp_and_ping, test_fragmented_invite, test_exception_path,
+         test_health_probes, test_two_workers]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:
