@@ -274,7 +274,9 @@ inline constexpr WordTable kWordTable = makeWordTable();
 // more readable bytes (`name + 24` must not pass the end of the buffer): it reads 24 bytes
 // and masks off what is not the name.
 inline HeaderId lookupHeaderNameWide(const char* name, size_t length) {
-  size_t n = length < kMaxHeaderNameLength ? length : kMaxHeaderNameLength - 1;
+  // One 32-bit clamp serves the hash, the last letter and the mask row.
+  constexpr auto kLongest = static_cast<uint32_t>(kMaxHeaderNameLength - 1);
+  const uint32_t n = length <= kLongest ? static_cast<uint32_t>(length) : kLongest;
   const WordEntry& e = kWordTable.slot[wordHash(n, foldAscii(name[0]), foldAscii(name[n - 1]),
                                                 kWordMultipliers.k1, kWordMultipliers.k2)];
   const auto& mask = kWordTable.length_mask[n];

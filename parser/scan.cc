@@ -30,10 +30,15 @@ ScanResult scan(ByteView input, SipMessage& out, const ScanLimits& limits) {
   out.method_token = {};
   out.request_uri = {};
   out.reason_phrase = {};
-  std::memset(out.first_index, 0xFF, sizeof(out.first_index));
-  std::memset(out.occurrences, 0, sizeof(out.occurrences));
+  // The walk writes the header index whatever its outcome; the paths that return before it
+  // clear the index here.
+  auto clear_index = [&out] {
+    std::memset(out.first_index, 0xFF, sizeof(out.first_index));
+    std::memset(out.occurrences, 0, sizeof(out.occurrences));
+  };
 
   if (limits.framing == Framing::Datagram && input.size > limits.max_message_bytes) {
+    clear_index();
     return {ScanStatus::Invalid, ScanError::MessageTooLarge, limits.max_message_bytes, 0};
   }
   // Stream inputs may be longer than one message; never index near 4 GiB (the walk's
@@ -49,12 +54,15 @@ ScanResult scan(ByteView input, SipMessage& out, const ScanLimits& limits) {
     start += 2;
   }
   if (start > 0 && start == size) {
+    clear_index();
     return {ScanStatus::Keepalive, ScanError::None, 0, start};
   }
   if (start + 1 == size && input.data[start] == '\r') {
+    clear_index();
     return {ScanStatus::Incomplete, ScanError::Truncated, size, 0};
   }
   if (start == size) {
+    clear_index();
     return {ScanStatus::Incomplete, ScanError::Truncated, size, 0};
   }
   out.message_offset = start;

@@ -8,10 +8,21 @@
 namespace sipshield::parser::detail {
 namespace {
 
-// Only SIP/2.0 is proxied (RFC 3261 §7.1); other versions are a BadVersion verdict.
+// "sip/" and "/2.0" as little-endian 32-bit loads; kCaseBits folds the letters of "sip" only.
+constexpr uint32_t kSipSlash = 0x2F706973;
+constexpr uint32_t kSlashTwoZero = 0x302E322F;
+constexpr uint32_t kCaseBits = 0x00202020;
+
+uint32_t load32(const char* p) {
+  uint32_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return word;
+}
+
+// Only SIP/2.0 is proxied (RFC 3261 §7.1); other versions are a BadVersion verdict. Two
+// overlapping word compares instead of a memcmp call.
 bool isSip20(const char* v, uint32_t length) {
-  return length == 7 && (v[0] | 0x20) == 's' && (v[1] | 0x20) == 'i' && (v[2] | 0x20) == 'p' &&
-         std::memcmp(v + 3, "/2.0", 4) == 0;
+  return length == 7 && (load32(v) | kCaseBits) == kSipSlash && load32(v + 3) == kSlashTwoZero;
 }
 
 // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1).
@@ -31,7 +42,10 @@ ScanError parseRequestLine(const char* p, uint32_t begin, uint32_t eol, uint32_t
   while (i + 8 <= eol) {
     uint64_t word;
     std::memcpy(&word, p + i, sizeof(word));
-    if (((word - 0x2121212121212121ull) & ~word & 0x8080808080808080ull) != 0) {
+    const uint64_t below = (word - 0x2121212121212121ull) & ~word & 0x8080808080808080ull;
+    if (below != 0) {
+      // The lowest flagged byte is exact (borrows only disturb the bytes above it).
+      i += static_cast<uint32_t>(__builtin_ctzll(below)) / 8;
       break;
     }
     i += 8;
@@ -86,8 +100,7 @@ ScanError parseStartLine(const char* p, uint32_t begin, uint32_t eol, uint32_t t
                          SipMessage& out, uint32_t& at) {
   out.start_line = {begin, eol - begin};
   // A response starts with SIP-Version; the "SIP" literal is case-insensitive (RFC 3261 §25).
-  if (eol - begin >= 4 && (p[begin] | 0x20) == 's' && (p[begin + 1] | 0x20) == 'i' &&
-      (p[begin + 2] | 0x20) == 'p' && p[begin + 3] == '/') {
+  if (eol - begin >= 4 && (load32(p + begin) | kCaseBits) == kSipSlash) {
     return parseStatusLine(p, begin, eol, out, at);
   }
   return parseRequestLine(p, begin, eol, token_end, out, at);

@@ -7,10 +7,11 @@
 // per ISA, never an ODR clash between the files.
 //
 // How it walks: the buffer is classified 64 bytes at a time into two bit masks (special
-// bytes; bytes that are not token characters, scan_kernel.h). A ring of the last kRing blocks'
-// masks answers "where does this line end / where does its name end" with one shift pair and
-// a count of trailing zeros for any line shorter than 64 bytes, so the per-line cost has no
-// byte loop and no data-dependent branch on the line's length.
+// bytes; bytes that are not token characters, scan_kernel.h). A window of two blocks' masks
+// that slides forward with the lines answers "where does this line end / where does its name
+// end" with one funnel shift per mask and a count of trailing zeros for any line shorter than
+// 64 bytes, so the per-line cost has no byte loop and no data-dependent branch on the line's
+// length.
 
 #include <cstdint>
 #include <cstring>
@@ -48,64 +49,98 @@ class LineWalker {
   }
 
  private:
-  // The ring holds the masks of blocks [classified_ - kRing, classified_); a refill classifies
-  // up to kAhead blocks past the current one, so most lines find both their blocks ready.
-  static constexpr uint32_t kRing = 4;
-  static constexpr uint32_t kAhead = 1;
-  static_assert(kAhead < kRing);
   // "\r\n" and ": " as little-endian 16-bit loads.
   static constexpr uint16_t kCrLf = 0x0A0D;
   static constexpr uint16_t kColonSpace = 0x203A;
+
+  // The masks of the 128 bytes [start, start + 128): `cur` covers the first 64, `next` the
+  // rest. The walk keeps every line start inside `cur`, so one funnel shift per mask yields the
+  // 64 bits from the line start on. It lives in walk()'s locals (registers), not in members:
+  // the HeaderField and index stores would otherwise force a reload after every line.
+  struct Window {
+    uint32_t start;
+    BlockMasks cur;
+    BlockMasks next;
+  };
 
   ScanResult incomplete(ScanError error) const { return {ScanStatus::Incomplete, error, size_, 0}; }
   static ScanResult invalid(ScanError error, uint32_t at) {
     return {ScanStatus::Invalid, error, at, 0};
   }
 
-  void classifyInto(uint32_t block) {
-    const uint64_t at = static_cast<uint64_t>(base_) + static_cast<uint64_t>(block) * kBlockSize;
+  // tailBlock classifies a block [at, at + 64) that runs past the end of the input: every bit
+  // from the end on is set, so both searches stop there (never read past the input). Only at
+  // the end of the input, so it stays out of the loop.
+  __attribute__((noinline, cold)) static BlockMasks tailBlock(const char* p, uint32_t size,
+                                                              uint32_t at) {
+    if (at >= size) {
+      return {~0ull, ~0ull};
+    }
+    const uint32_t valid = size - at;  // 1..63
     BlockMasks m;
-    if (at + kBlockSize <= size_) {
-      m = Kernel::classify(p_ + at);
+    if (size >= kBlockSize) {
+      // Classify the input's last 64 bytes and shift this block's part down: no copy.
+      m = Kernel::classify(p + size - kBlockSize);
+      m.special >>= kBlockSize - valid;
+      m.non_token >>= kBlockSize - valid;
     } else {
-      // The last, partial block: classify a zero-padded copy, and let every byte from the
-      // end of the input on stop both searches (never read past the input).
       char tail[kBlockSize] = {};
-      const uint32_t valid = at < size_ ? static_cast<uint32_t>(size_ - at) : 0;
-      if (valid > 0) {
-        std::memcpy(tail, p_ + at, valid);
-      }
+      std::memcpy(tail, p + at, valid);
       m = Kernel::classify(tail);
-      const uint64_t beyond = ~0ull << valid;
-      m.special |= beyond;
-      m.non_token |= beyond;
     }
-    special_[block % kRing] = m.special;
-    non_token_[block % kRing] = m.non_token;
+    const uint64_t beyond = ~0ull << valid;
+    m.special |= beyond;
+    m.non_token |= beyond;
+    return m;
   }
 
-  // ensure makes the masks of `block` and the one after it available.
-  void ensure(uint32_t block) {
-    if (__builtin_expect(block + 2 <= classified_ && block + kRing >= classified_, 1)) {
-      return;
+  __attribute__((always_inline)) static BlockMasks blockAt(const char* p, uint32_t size,
+                                                           uint32_t at) {
+    // `at` stays below 2^32 - 128: scan() caps the size at 0xFFFFFF00.
+    if (__builtin_expect(at + kBlockSize <= size, 1)) {
+      return Kernel::classify(p + at);
     }
-    if (block + kRing < classified_) {
-      classified_ = block;  // a search went back before the ring (long lines): restart there
-    }
-    const uint32_t from = classified_ > block ? classified_ : block;
-    for (uint32_t b = from; b <= block + kAhead; ++b) {
-      classifyInto(b);
-    }
-    classified_ = block + kAhead + 1;
+    return tailBlock(p, size, at);
   }
 
-  // window returns the 64 mask bits for positions [pos, pos + 64) (ensure() ran for pos).
-  uint64_t window(const uint64_t* masks, uint32_t pos) const {
-    const uint32_t rel = pos - base_;
-    const uint32_t block = rel / kBlockSize;
-    const uint32_t shift = rel % kBlockSize;
-    uint64_t low = masks[block % kRing];
-    const uint64_t high = masks[(block + 1) % kRing];
+  // windowAt starts a window at `at`: the message start, inline.
+  __attribute__((always_inline)) static Window windowAt(const char* p, uint32_t size,
+                                                        uint32_t at) {
+    return {at, blockAt(p, size, at), blockAt(p, size, at + kBlockSize)};
+  }
+
+  // restartAt is windowAt, out of the loop, for a line that starts 128 bytes past the window
+  // start: one slide would not reach it (its line before ran from the first block's last byte
+  // to the second block's end). A longer line slides the window itself (search()).
+  __attribute__((noinline, cold)) static Window restartAt(const char* p, uint32_t size,
+                                                          uint32_t at) {
+    return windowAt(p, size, at);
+  }
+
+  // slide moves the window one block forward.
+  __attribute__((always_inline)) static void slide(Window& w, const char* p, uint32_t size) {
+    w.cur = w.next;
+    w.start += kBlockSize;
+    w.next = blockAt(p, size, w.start + kBlockSize);
+  }
+
+  // moveTo slides the window until `line` lies in its first block. Lines are shorter than 64
+  // bytes nearly always: one step, one classification, or none.
+  __attribute__((always_inline)) static void moveTo(Window& w, const char* p, uint32_t size,
+                                                    uint32_t line) {
+    const uint32_t rel = line - w.start;
+    if (rel >= kBlockSize) {
+      if (__builtin_expect(rel < 2 * kBlockSize, 1)) {
+        slide(w, p, size);
+      } else {
+        w = restartAt(p, size, line);
+      }
+    }
+  }
+
+  // funnel returns bits [shift, shift + 64) of the 128-bit value high:low (shift < 64).
+  __attribute__((always_inline)) static uint64_t funnel(uint64_t low, uint64_t high,
+                                                        uint32_t shift) {
 #if defined(__x86_64__)
     // One funnel shift: low >> shift | high << (64 - shift), and just `low` when shift == 0.
     asm("shrdq %%cl, %1, %0" : "+r"(low) : "r"(high), "c"(shift) : "cc");
@@ -116,13 +151,22 @@ class LineWalker {
 #endif
   }
 
-  // next returns the first position at or after `pos` whose bit is set in `masks`; positions
-  // from the end of the input on are set, so the answer is at most size_ + 63.
-  uint32_t next(const uint64_t* masks, uint32_t pos) {
+  // search returns the first position at or after `pos` (>= w.start) whose bit is set in the
+  // masks `which` selects, sliding the window forward as it goes: the search past the first
+  // 64 bits, for lines of 64 bytes or more. Every block is classified once, as when the walk
+  // slides over it line by line. Positions from the end of the input on are set, so it ends by
+  // size + 63.
+  template <uint64_t BlockMasks::*which>
+  __attribute__((always_inline)) static uint32_t search(Window& w, const char* p, uint32_t size,
+                                                       uint32_t pos) {
     while (true) {
-      ensure((pos - base_) / kBlockSize);
-      const uint64_t bits = window(masks, pos);
-      if (__builtin_expect(bits != 0, 1)) {
+      const uint32_t rel = pos - w.start;
+      if (rel >= kBlockSize) {
+        slide(w, p, size);
+        continue;
+      }
+      const uint64_t bits = funnel(w.cur.*which, w.next.*which, rel);
+      if (bits != 0) {
         return pos + static_cast<uint32_t>(__builtin_ctzll(bits));
       }
       pos += static_cast<uint32_t>(kBlockSize);
@@ -131,102 +175,67 @@ class LineWalker {
 
   // lineEnds sets `eol` to the first special byte at or after `line` (the CR of its CRLF, when
   // well formed; size_ or more when none) and `token_end` to the end of the token run that
-  // starts the line (<= eol). Returns None when the line ends with CRLF, else the verdict.
-  __attribute__((always_inline)) ScanError lineEnds(uint32_t line, uint32_t& eol, uint32_t& token_end,
-                                                    bool& need_more) {
-    ensure((line - base_) / kBlockSize);
-    uint64_t token_bits = window(non_token_, line);
-    uint64_t special_bits = window(special_, line);
-    token_end = token_bits != 0 ? line + static_cast<uint32_t>(__builtin_ctzll(token_bits))
-                                : next(non_token_, line + 64);
-    eol = special_bits != 0 ? line + static_cast<uint32_t>(__builtin_ctzll(special_bits))
-                            : next(special_, line + 64);
+  // starts the line (<= eol), from the window bits at `line`. Returns None when the line ends
+  // with CRLF, else the verdict.
+  __attribute__((always_inline)) static ScanError lineEnds(const char* p, uint32_t size,
+                                                           Window& w, uint64_t special_bits,
+                                                           uint64_t token_bits, uint32_t line,
+                                                           uint32_t& eol, uint32_t& token_end,
+                                                           bool& need_more) {
+    if (__builtin_expect(special_bits != 0, 1)) {
+      // Specials are non-token bytes too: token_bits is not zero either.
+      eol = line + static_cast<uint32_t>(__builtin_ctzll(special_bits));
+      token_end = line + static_cast<uint32_t>(__builtin_ctzll(token_bits));
+    } else {
+      // A line of 64 bytes or more. No special byte precedes token_end (specials are
+      // non-token), so the line end is searched from there.
+      token_end = token_bits != 0
+                      ? line + static_cast<uint32_t>(__builtin_ctzll(token_bits))
+                      : search<&BlockMasks::non_token>(w, p, size, line + kBlockSize);
+      eol = search<&BlockMasks::special>(w, p, size,
+                                         token_end > line + kBlockSize ? token_end
+                                                                       : line + kBlockSize);
+    }
     need_more = false;
-    if (__builtin_expect(eol + 1 < size_, 1)) {
+    // eol + 1 < size (size > line >= 0 here).
+    if (__builtin_expect(eol < size - 1, 1)) {
       uint16_t pair;
-      std::memcpy(&pair, p_ + eol, sizeof(pair));
+      std::memcpy(&pair, p + eol, sizeof(pair));
       if (__builtin_expect(pair == kCrLf, 1)) {
         return ScanError::None;
       }
     }
-    if (eol >= size_ || (p_[eol] == '\r' && eol + 1 >= size_)) {
+    if (eol >= size || (p[eol] == '\r' && eol + 1 >= size)) {
       need_more = true;
-      eol = size_;
-      token_end = token_end < size_ ? token_end : size_;
+      eol = size;
+      token_end = token_end < size ? token_end : size;
       return ScanError::Truncated;
     }
-    return p_[eol] == '\n' ? ScanError::BareLineFeed : ScanError::ControlCharacter;
+    return p[eol] == '\n' ? ScanError::BareLineFeed : ScanError::ControlCharacter;
   }
 
-  // addHeader indexes the header line [begin, eol) whose name ends at `name_end`.
-  // message-header = field-name HCOLON field-value CRLF; HCOLON = *(SP / HTAB) ":" SWS.
-  ScanError addHeader(uint32_t begin, uint32_t eol, uint32_t name_end, uint32_t& at) {
-    uint32_t i = name_end;
-    if (__builtin_expect(name_end == begin, 0)) {
-      at = begin;
-      return ScanError::BadHeaderName;
-    }
-    // Nearly always "Name: value": the colon right after the name, one SP, then the value.
-    // `name_end` <= `eol` and p_[eol + 1] is the LF: the pair is inside the input.
-    uint16_t pair;
-    std::memcpy(&pair, p_ + i, sizeof(pair));
-    if (__builtin_expect(pair == kColonSpace && i + 2 < eol && !isWsp(p_[i + 2]), 1)) {
-      i += 2;
-    } else {
-      if (p_[i] != ':') {
-        while (i < eol && isWsp(p_[i])) {
-          ++i;
-        }
-        if (i >= eol || p_[i] != ':') {
-          at = i;
-          // A non-token byte right inside the name is a bad name; else it lacks its colon.
-          return (i < eol && i == name_end) ? ScanError::BadHeaderName
-                                            : ScanError::BadHeaderLine;
-        }
-      }
-      ++i;  // HCOLON's SWS
-      while (i < eol && isWsp(p_[i])) {
-        ++i;
-      }
-    }
-    uint32_t value_end = eol;
-    if (__builtin_expect(static_cast<unsigned char>(p_[eol - 1]) <= ' ', 0)) {
-      while (value_end > i && isWsp(p_[value_end - 1])) {
-        --value_end;
-      }
-    }
-    if (__builtin_expect(out_.header_count >= out_.header_capacity, 0)) {
-      at = begin;
-      return ScanError::TooManyHeaders;
-    }
-    const uint16_t index = out_.header_count;
-    HeaderField& field = out_.headers[index];
-    field.name = {begin, name_end - begin};
-    field.value = {i, value_end - i};
-    // Nearly every name has 24 readable bytes after its start (the rest of its line at least);
-    // the last line of a short buffer takes the bounded lookup.
-    field.id = __builtin_expect(size_ - begin >= kMaxHeaderNameLength, 1)
-                   ? lookupHeaderNameWide(p_ + begin, name_end - begin)
-                   : lookupHeaderName(p_ + begin, name_end - begin);
-    ++out_.header_count;
-    // HeaderId::Other has its own slot; it is never single-valued.
-    const int id = static_cast<int>(field.id);
-    const int16_t first = first_index_[id];
-    if (first < 0) {
-      first_index_[id] = static_cast<int16_t>(index);
-    } else if (__builtin_expect(kSingleValued[id], 0)) {
-      // Compared once the value is final (a continuation line may still extend it).
-      pending_conflict_ = static_cast<int32_t>(index);
-    }
-    occurrences_[id] = static_cast<uint8_t>(occurrences_[id] + (occurrences_[id] != 0xFF));
-    return ScanError::None;
+  __attribute__((always_inline)) static ScanError lineEnds(const char* p, uint32_t size,
+                                                           Window& w, uint32_t line,
+                                                           uint32_t& eol, uint32_t& token_end,
+                                                           bool& need_more) {
+    const uint32_t rel = line - w.start;
+    return lineEnds(p, size, w, funnel(w.cur.special, w.next.special, rel),
+                    funnel(w.cur.non_token, w.next.non_token, rel), line, eol, token_end,
+                    need_more);
+  }
+
+  // counted returns `result` once the message holds the `count` headers the walk indexed (kept
+  // in a register while it runs).
+  ScanResult counted(ScanResult result, uint32_t count) {
+    out_.header_count = static_cast<uint16_t>(count);
+    return result;
   }
 
   // checkPendingConflict: RFC 3261 §7.3.1 lets a single-valued header repeat only with the
   // same value; different values are ambiguous and rejected.
-  ScanError checkPendingConflict(uint32_t& at) {
-    const HeaderField& repeat = out_.headers[pending_conflict_];
-    pending_conflict_ = -1;
+  // Returns None, or the verdict with `at` set.
+  ScanError checkPendingConflict(int32_t pending, uint32_t& at) {
+    const HeaderField& repeat = out_.headers[pending];
     const HeaderField& first = out_.headers[first_index_[static_cast<int>(repeat.id)]];
     if (!sameValue(p_, first, repeat)) {
       at = repeat.name.offset;
@@ -236,73 +245,164 @@ class LineWalker {
   }
 
   ScanResult walk(uint32_t& headers_end) {
+    // The hot state in locals, so that it stays in registers across the stores below.
+    const char* const p = p_;
+    const uint32_t size = size_;
+    HeaderField* const headers = out_.headers;
+    // 32-bit copies of the 16-bit count and capacity: no partial-register loads and compares.
+    const uint32_t capacity = out_.header_capacity;
+    uint32_t count = out_.header_count;
+    int32_t pending = -1;  // a repeated single-valued header awaiting its final value
+    // `line - base_ > max_message_bytes` as one compare.
+    const uint64_t last_line = static_cast<uint64_t>(base_) + limits_.max_message_bytes;
+
+    Window w = windowAt(p, size, base_);
     uint32_t eol = 0;
     uint32_t token_end = 0;
     bool need_more = false;
-    ScanError error = lineEnds(base_, eol, token_end, need_more);
+    ScanError error = lineEnds(p, size, w, base_, eol, token_end, need_more);
     if (error != ScanError::None) {
       return need_more ? incomplete(error) : invalid(error, eol);
     }
     uint32_t at = 0;
-    error = parseStartLine(p_, base_, eol, token_end, out_, at);
+    error = parseStartLine(p, base_, eol, token_end, out_, at);
     if (error != ScanError::None) {
       return invalid(error, at);
     }
     uint32_t line = eol + 2;
     while (true) {
-      if (__builtin_expect(line >= size_, 0)) {
-        return incomplete(ScanError::Truncated);
+      // line <= size here: the previous line's CRLF lies inside the input.
+      moveTo(w, p, size, line);
+      if (__builtin_expect(line > last_line, 0)) {
+        return counted(line >= size ? incomplete(ScanError::Truncated)
+                                    : invalid(ScanError::MessageTooLarge, line),
+                       count);
       }
-      if (__builtin_expect(line - base_ > limits_.max_message_bytes, 0)) {
-        return invalid(ScanError::MessageTooLarge, line);
-      }
-      const char c = p_[line];
-      // One compare sends the rare line starts (the empty line, folding, control bytes) aside.
-      if (__builtin_expect(static_cast<unsigned char>(c) <= ' ', 0)) {
+      const uint32_t rel = line - w.start;
+      const uint64_t special_bits = funnel(w.cur.special, w.next.special, rel);
+      const uint64_t token_bits = funnel(w.cur.non_token, w.next.non_token, rel);
+      // A line that does not start with a token character is rare: the empty line, folding,
+      // a bad byte, or the end of the input (its bits are all set). One bit test sends them
+      // aside, and the common path knows its header name is not empty.
+      if (__builtin_expect((token_bits & 1) != 0, 0)) {
+        if (line >= size) {
+          return counted(incomplete(ScanError::Truncated), count);
+        }
+        const char c = p[line];
         if (c == '\r') {
-          if (line + 1 >= size_) {
-            return incomplete(ScanError::Truncated);
+          if (line + 1 >= size) {
+            return counted(incomplete(ScanError::Truncated), count);
           }
-          if (p_[line + 1] != '\n') {
-            return invalid(ScanError::ControlCharacter, line);
+          if (p[line + 1] != '\n') {
+            return counted(invalid(ScanError::ControlCharacter, line), count);
           }
           break;
         }
         if (c == '\n') {
-          return invalid(ScanError::BareLineFeed, line);
+          return counted(invalid(ScanError::BareLineFeed, line), count);
+        }
+        // A control byte stops here, where it stands.
+        error = lineEnds(p, size, w, special_bits, token_bits, line, eol, token_end, need_more);
+        if (error != ScanError::None) {
+          return counted(need_more ? incomplete(error) : invalid(error, eol), count);
         }
         if (isWsp(c)) {
-          error = lineEnds(line, eol, token_end, need_more);
+          out_.header_count = static_cast<uint16_t>(count);
+          error = extendFolded(p, line, eol, out_);
           if (error != ScanError::None) {
-            return need_more ? incomplete(error) : invalid(error, eol);
-          }
-          error = extendFolded(p_, line, eol, out_);
-          if (error != ScanError::None) {
-            return invalid(error, line);
+            return counted(invalid(error, line), count);
           }
           line = eol + 2;
           continue;
         }
-        // Any other control byte: lineEnds() reports it where it stands.
+        // Any other byte would start an empty header name.
+        if (pending >= 0) {
+          error = checkPendingConflict(pending, at);
+          pending = -1;
+          if (error != ScanError::None) {
+            return counted(invalid(error, at), count);
+          }
+        }
+        return counted(invalid(ScanError::BadHeaderName, line), count);
       }
-      error = lineEnds(line, eol, token_end, need_more);
+      error = lineEnds(p, size, w, special_bits, token_bits, line, eol, token_end, need_more);
       if (__builtin_expect(error != ScanError::None, 0)) {
-        return need_more ? incomplete(error) : invalid(error, eol);
+        return counted(need_more ? incomplete(error) : invalid(error, eol), count);
       }
-      if (__builtin_expect(pending_conflict_ >= 0, 0)) {
-        error = checkPendingConflict(at);
+      if (__builtin_expect(pending >= 0, 0)) {
+        error = checkPendingConflict(pending, at);
+        pending = -1;
         if (error != ScanError::None) {
-          return invalid(error, at);
+          return counted(invalid(error, at), count);
         }
       }
-      error = addHeader(line, eol, token_end, at);
-      if (__builtin_expect(error != ScanError::None, 0)) {
-        return invalid(error, at);
+      // The header line [line, eol), its name [line, token_end), not empty.
+      // message-header = field-name HCOLON field-value CRLF; HCOLON = *(SP / HTAB) ":" SWS.
+      uint32_t i = token_end;
+      // Nearly always "Name: value": the colon right after the name, then one SP.
+      // `token_end` <= `eol` and p[eol + 1] is the LF: the pair is inside the input, and when
+      // it is ": " it ends at or before the CR, so p[i] below is inside the line or its CR.
+      uint16_t pair;
+      std::memcpy(&pair, p + i, sizeof(pair));
+      if (__builtin_expect(pair == kColonSpace, 1)) {
+        i += 2;
+        if (__builtin_expect(static_cast<unsigned char>(p[i]) <= ' ', 0)) {
+          while (i < eol && isWsp(p[i])) {
+            ++i;
+          }
+        }
+      } else {
+        if (p[i] != ':') {
+          while (i < eol && isWsp(p[i])) {
+            ++i;
+          }
+          if (i >= eol || p[i] != ':') {
+            // A non-token byte right inside the name is a bad name; else it lacks its colon.
+            const ScanError bad = (i < eol && i == token_end) ? ScanError::BadHeaderName
+                                                              : ScanError::BadHeaderLine;
+            return counted(invalid(bad, i), count);
+          }
+        }
+        ++i;  // HCOLON's SWS
+        while (i < eol && isWsp(p[i])) {
+          ++i;
+        }
       }
+      uint32_t value_end = eol;
+      if (__builtin_expect(static_cast<unsigned char>(p[eol - 1]) <= ' ', 0)) {
+        while (value_end > i && isWsp(p[value_end - 1])) {
+          --value_end;
+        }
+      }
+      if (__builtin_expect(count >= capacity, 0)) {
+        return counted(invalid(ScanError::TooManyHeaders, line), count);
+      }
+      const auto index = static_cast<uint16_t>(count);
+      HeaderField& field = headers[index];
+      field.name = {line, token_end - line};
+      field.value = {i, value_end - i};
+      // Nearly every name has 24 readable bytes after its start (the rest of its line at least);
+      // the last line of a short buffer takes the bounded lookup.
+      const HeaderId id = __builtin_expect(size - line >= kMaxHeaderNameLength, 1)
+                              ? lookupHeaderNameWide(p + line, token_end - line)
+                              : lookupHeaderName(p + line, token_end - line);
+      field.id = id;
+      ++count;
+      // HeaderId::Other has its own slot; it is never single-valued.
+      const int slot = static_cast<int>(id);
+      const int16_t first = first_index_[slot];
+      first_index_[slot] = first < 0 ? static_cast<int16_t>(index) : first;
+      // Compared once the value is final (a continuation line may still extend it).
+      if (__builtin_expect(static_cast<int>(first >= 0) & static_cast<int>(kSingleValued[slot]),
+                           0)) {
+        pending = static_cast<int32_t>(index);
+      }
+      occurrences_[slot] = static_cast<uint8_t>(occurrences_[slot] + (occurrences_[slot] != 0xFF));
       line = eol + 2;
     }
-    if (pending_conflict_ >= 0) {
-      error = checkPendingConflict(at);
+    out_.header_count = static_cast<uint16_t>(count);
+    if (pending >= 0) {
+      error = checkPendingConflict(pending, at);
       if (error != ScanError::None) {
         return invalid(error, at);
       }
@@ -316,10 +416,6 @@ class LineWalker {
   uint32_t base_;  // the start line's offset: blocks are counted from here
   SipMessage& out_;
   const ScanLimits& limits_;
-  uint32_t classified_ = 0;       // blocks [0, classified_) have been classified
-  int32_t pending_conflict_ = -1;  // a repeated single-valued header awaiting its final value
-  uint64_t special_[kRing] = {};
-  uint64_t non_token_[kRing] = {};
   // The message's first_index/occurrences plus one slot for HeaderId::Other, so recording a
   // header needs no branch on whether it is known.
   int16_t first_index_[kKnownHeaderCount + 1];
