@@ -256,6 +256,9 @@ class LineWalker {
     // `line - base_ > max_message_bytes` as one compare.
     const uint64_t last_line = static_cast<uint64_t>(base_) + limits_.max_message_bytes;
 
+    if (__builtin_expect(base_ >= size, 0)) {
+      return incomplete(ScanError::Truncated);  // nothing to scan (scan() never asks this)
+    }
     Window w = windowAt(p, size, base_);
     uint32_t eol = 0;
     uint32_t token_end = 0;

@@ -1,11 +1,13 @@
-// libFuzzer target: the scanner and every sub-parser on arbitrary bytes. Any verdict is fine;
-// a crash, a sanitizer report or kernels that disagree is a bug.
+// libFuzzer target: the scanner, every sub-parser and the shield's Digest nonce reader on
+// arbitrary bytes. Any verdict is fine; a crash, a sanitizer report or kernels that disagree
+// is a bug.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "filters/digest_nonce.h"
 #include "parser/name_addr.h"
 #include "parser/scan_kernel.h"
 #include "parser/uri.h"
@@ -61,6 +63,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parseUri(input, all, uri);
   CSeq cseq;
   (void)parseCSeq(input, all, cseq);
+  // The shield's Digest nonce reader sees attacker-chosen Authorization values.
+  std::string_view nonce;
+  if (sipshield::filters::findDigestNonce(input.view(all), nonce) &&
+      (nonce.empty() || nonce.data() < input.data ||
+       nonce.data() + nonce.size() > input.data + all.length)) {
+    std::abort();
+  }
   uint32_t pos = 0;
   Span element;
   int guard = 0;

@@ -86,6 +86,20 @@ TEST(LineWalk, AgreesWithByteLoops) {
   setScanIsa(bestScanIsa());
 }
 
+// Called directly, a walk with nothing left to scan answers Incomplete instead of reading.
+TEST(LineWalk, NothingToScanIsIncomplete) {
+  for (WalkFn walk : {walkScalar, walkSse42, walkAvx2}) {
+    if ((walk == walkSse42 && !scanIsaSupported(ScanIsa::Sse42)) ||
+        (walk == walkAvx2 && !scanIsaSupported(ScanIsa::Avx2))) {
+      continue;
+    }
+    ParsedMessage<kDefaultHeaderCapacity> parsed;
+    const char bytes[2] = {'\r', '\n'};
+    EXPECT_EQ(walk(nullptr, 0, 0, parsed.message, ScanLimits{}).status, ScanStatus::Incomplete);
+    EXPECT_EQ(walk(bytes, 2, 2, parsed.message, ScanLimits{}).status, ScanStatus::Incomplete);
+  }
+}
+
 // BlockCursor answers like a byte loop bounded by `limit`, for every kernel, whatever the
 // block boundaries, and reads nothing past `readable` (exact-size buffers under ASan).
 TEST(BlockCursor, AgreesWithByteLoops) {
