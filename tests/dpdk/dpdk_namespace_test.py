@@ -219,6 +219,12 @@ class DpdkShield(harness.Shield):
 
 
 # harness.Shield starts the binary directly; the balancer must run inside its namespace.
+def uas_backend(workdir, ns, name, address):
+    """A sipp UAS backend on address:5060 inside namespace `ns` (started, not yet waited on)."""
+    return NsSipp(ns, workdir, name, ["-sf", os.path.join(harness.SCENARIOS, "uas.xml"),
+                                      "-i", address, "-p", "5060"])
+
+
 def start_shield(workdir, binary, backends, tap=None, workers=1, probes=None):
     original = subprocess.Popen
 
@@ -238,10 +244,8 @@ def test_calls_arp_and_ping(workdir, binary):
     """Real sipp calls client -> DPDK balancer -> two sipp backends; ARP and ping answered."""
     with Topology() as topo:
         backends = [("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")]
-        procs = [NsSipp(NS_BACKEND, workdir, "uas_a", ["-sf", os.path.join(harness.SCENARIOS,
-                        "uas.xml"), "-i", BACKEND_A, "-p", "5060"]),
-                 NsSipp(NS_BACKEND, workdir, "uas_b", ["-sf", os.path.join(harness.SCENARIOS,
-                        "uas.xml"), "-i", BACKEND_B, "-p", "5060"])]
+        procs = [uas_backend(workdir, NS_BACKEND, "uas_a", BACKEND_A),
+                 uas_backend(workdir, NS_BACKEND, "uas_b", BACKEND_B)]
         shield = None
         try:
             shield = start_shield(workdir, binary, backends)
@@ -488,11 +492,8 @@ def test_health_probes(workdir, binary):
             sh("ip", "-n", NS_CLIENT, "addr", "add", f"{address}/24", "dev", "c0")
         tap = f"ssh{TAG}"
 
-        def uas(name, address):
-            return NsSipp(NS_CLIENT, workdir, name, ["-sf", os.path.join(
-                harness.SCENARIOS, "uas.xml"), "-i", address, "-p", "5060"])
-
-        procs = [uas("uas_a", PROBED_A), uas("uas_b", PROBED_B)]
+        procs = [uas_backend(workdir, NS_CLIENT, "uas_a", PROBED_A),
+                 uas_backend(workdir, NS_CLIENT, "uas_b", PROBED_B)]
         shield = None
         try:
             shield = start_shield(workdir, binary, [("a", f"{PROBED_A}:5060"),
@@ -521,7 +522,7 @@ def test_health_probes(workdir, binary):
             check(backend_states(ctl, shield.socket_path)["a"][0] == "up",
                   "a must stay up while b is down")
             restarted = time.monotonic()
-            procs.append(uas("uas_b_again", PROBED_B))
+            procs.append(uas_backend(workdir, NS_CLIENT, "uas_b_again", PROBED_B))
             up = wait_for_states(ctl, shield, lambda s: s["b"][0] == "up", 5)
             print(f"b up {up - restarted:.2f}s after its sipp was restarted")
             check(up - restarted < 3.0, f"b marked up after {up - restarted:.2f}s")
@@ -554,10 +555,8 @@ def test_two_workers(workdir, binary):
     check(os.path.exists(ctl), f"sipshieldctl not found beside {binary}: {ctl}")
     with Topology():
         backends = [("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")]
-        procs = [NsSipp(NS_BACKEND, workdir, "uas_a", ["-sf", os.path.join(harness.SCENARIOS,
-                        "uas.xml"), "-i", BACKEND_A, "-p", "5060"]),
-                 NsSipp(NS_BACKEND, workdir, "uas_b", ["-sf", os.path.join(harness.SCENARIOS,
-                        "uas.xml"), "-i", BACKEND_B, "-p", "5060"])]
+        procs = [uas_backend(workdir, NS_BACKEND, "uas_a", BACKEND_A),
+                 uas_backend(workdir, NS_BACKEND, "uas_b", BACKEND_B)]
         shield = None
         try:
             shield = start_shield(workdir, binary, backends, workers=2)

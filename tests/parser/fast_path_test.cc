@@ -20,6 +20,8 @@
 namespace sipshield::parser {
 namespace {
 
+using testing::mutate;
+
 bool isSpecialByte(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; }
 
 constexpr ScanIsa kIsas[] = {ScanIsa::Scalar, ScanIsa::Sse42, ScanIsa::Avx2};
@@ -239,26 +241,7 @@ TEST(ViaFastPath, MatchesGeneralGrammar) {
   std::mt19937 rng(3);
   const char alphabet[] = "aZ09-.:;=,[]\" \t\r\n/!";
   for (int iteration = 0; iteration < 30000; ++iteration) {
-    std::string s = seeds[rng() % seeds.size()];
-    int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      size_t at = rng() % (s.size() + 1);
-      char c = alphabet[rng() % (sizeof(alphabet) - 1)];
-      switch (rng() % 3) {
-        case 0:
-          if (at < s.size()) {
-            s[at] = c;
-          }
-          break;
-        case 1:
-          s.insert(at, 1, c);
-          break;
-        default:
-          if (at < s.size()) {
-            s.erase(at, 1);
-          }
-      }
-    }
+    std::string s = mutate(seeds[rng() % seeds.size()], rng, alphabet);
     auto n = static_cast<uint32_t>(s.size());
     uint32_t end = n == 0 ? 0 : n - static_cast<uint32_t>(rng() % (n < 8 ? n + 1 : 8));
     expectSameVia(s, 0, end);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -36,5 +37,29 @@ struct Scanned {
   }
   const SipMessage& msg() const { return parsed.message; }
 };
+
+// mutate applies 1..3 random one-byte edits (replace, insert, erase) from `alphabet`.
+inline std::string mutate(std::string s, std::mt19937& rng, const std::string& alphabet) {
+  int edits = 1 + static_cast<int>(rng() % 3);
+  for (int e = 0; e < edits; ++e) {
+    size_t at = rng() % (s.size() + 1);
+    char c = alphabet[rng() % alphabet.size()];
+    switch (rng() % 3) {
+      case 0:
+        if (at < s.size()) {
+          s[at] = c;
+        }
+        break;
+      case 1:
+        s.insert(at, 1, c);
+        break;
+      default:
+        if (at < s.size()) {
+          s.erase(at, 1);
+        }
+    }
+  }
+  return s;
+}
 
 }  // namespace sipshield::parser::testing
