@@ -82,6 +82,8 @@ void Pipeline::idle(TxBatch& /*tx*/, uint64_t /*now_ns*/) { publisher_.quiescent
 void Pipeline::scanAhead(const RxPacket& packet, ScanSlot& slot, uint64_t now_ms) {
   counters_.add(PipelineCounter::Received);
   slot.dropped = false;
+  // Looked up once: the shield trusts backends, and forwarding routes their messages apart.
+  slot.from_backend = snapshot_->backendIndex(packet.source);
   // --- DoS shield, before scanning: ACL, bans, flood sketch, hop count, source rates.
   // Drops are counted by reason and rule in shield_. Backends are trusted peers.
   filters::PacketMeta& meta = slot.meta;
@@ -91,7 +93,7 @@ void Pipeline::scanAhead(const RxPacket& packet, ScanSlot& slot, uint64_t now_ms
     meta.source_port = packet.source.port;
     meta.ttl = packet.ttl;
     meta.length = packet.length;
-    meta.peer = snapshot_->backendIndex(packet.source) >= 0;
+    meta.peer = slot.from_backend >= 0;
     if (!shield_.preParse(meta, now_ms).pass()) {
       slot.dropped = true;
       return;
@@ -178,7 +180,7 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
   lb::RequestEdits edits;
   net::Endpoint next;
   int chosen_backend = -1;
-  const int from_backend = snapshot_->backendIndex(packet.source);
+  const int from_backend = current_->from_backend;
   if (from_backend >= 0) {
     // A backend sending toward a client (record-route mode, e.g. the callee's BYE).
     if (!routeFromBackend(in, edits, next)) {
@@ -325,7 +327,7 @@ void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) 
     counters_.add(PipelineCounter::DroppedNoRoute);
     return;
   }
-  const int from_backend = snapshot_->backendIndex(packet.source);
+  const int from_backend = current_->from_backend;
   if (current_->parsed.message.status_code == 503) {
     bump(backend_503_, from_backend);
   }

@@ -143,6 +143,7 @@ class Pipeline final : public BurstHandler {
     parser::ScanResult result;
     filters::PacketMeta meta;
     uint64_t key = 0;         // dispatch key (requests)
+    int from_backend = -1;    // index of the backend that sent the packet, or -1
     bool dropped = false;     // dropped (and counted) by the shield before scanning
   };
   // scanAhead runs the pre-parse shield, the scan and, for a request, the dispatch key and its
