@@ -87,8 +87,17 @@ bool prepareRequest(ByteView input, const parser::SipMessage& message,
       edits.max_forwards_text[n++] = static_cast<char>('0' + (hops / 10) % 10);
     }
     edits.max_forwards_text[n++] = static_cast<char>('0' + hops % 10);
-    editor.replace(mf->value.offset, mf->value.length,
-                   std::string_view(edits.max_forwards_text, static_cast<size_t>(n)));
+    const std::string_view decremented(edits.max_forwards_text, static_cast<size_t>(n));
+    // A repeated Max-Forwards line passes the scan only with the same value (RFC 3261
+    // §7.3.1); decrement every one, or the next hop would see two different values.
+    uint32_t left = message.occurrences[static_cast<int>(HeaderId::MaxForwards)];
+    for (const HeaderField* line = mf; line < message.headers + message.header_count && left > 0;
+         ++line) {
+      if (line->id == HeaderId::MaxForwards) {
+        ok = editor.replace(line->value.offset, line->value.length, decremented) && ok;
+        --left;
+      }
+    }
   } else {
     editor.insert(after_start_line, "Max-Forwards: 70\r\n");
   }

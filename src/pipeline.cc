@@ -247,9 +247,13 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
 
   // The edits are applied in the received buffer when the backend lends it (DPDK), else
   // copied into a transmit slot: the same bytes either way.
-  const bool sent = lb::prepareRequest(in, message, current_->summary, edits, editor_) &&
-                    emitEdited(tx, packet, in, next, local);
-  if (sent) {
+  if (!lb::prepareRequest(in, message, current_->summary, edits, editor_)) {
+    // More edits than the editor holds: only a message with a dozen repeated Max-Forwards
+    // lines gets here (RFC 3261 §7.3.1 forbids repeating it at all).
+    counters_.add(PipelineCounter::DroppedMalformed);
+    return;
+  }
+  if (emitEdited(tx, packet, in, next, local)) {
     counters_.add(PipelineCounter::ForwardedRequests);
     bump(backend_requests_, chosen_backend);
   }

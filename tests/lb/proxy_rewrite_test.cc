@@ -332,6 +332,11 @@ TEST(ProxyRewrite, RewriteRequest) {
        msg(via, "Max-Forwards: 70\r\nRoute: <sip:192.0.2.10:5060;lr>, <sip:192.0.2.11;lr>\r\n"),
        "", -1, false, true,
        msg(std::string(kOurVia) + via, "Max-Forwards: 69\r\nRoute: <sip:192.0.2.11;lr>\r\n")},
+      // A repeated Max-Forwards passes the scan only with the same value: every line is
+      // decremented, or the next hop would get two different values (found by pipeline_fuzz).
+      {"repeated Max-Forwards all decremented",
+       msg(via, "Max-Forwards: 70\r\nSubject: x\r\nMax-Forwards: 70\r\n"), "", -1, false,
+       false, msg(std::string(kOurVia) + via, "Max-Forwards: 69\r\nSubject: x\r\nMax-Forwards: 69\r\n")},
       {"everything at once",
        msg(via_rport, "Max-Forwards: 10\r\nRoute: <sip:192.0.2.10:5060;lr>\r\n"), "203.0.113.5",
        5999, true, true,
@@ -364,6 +369,26 @@ TEST(ProxyRewrite, RewriteRequest) {
                              reinterpret_cast<uint8_t*>(small.data()), small.size()),
               0u);
   }
+}
+
+// A request whose edits do not fit the editor (a dozen repeated Max-Forwards lines) is
+// refused whole, never forwarded with some lines decremented and others not.
+TEST(ProxyRewrite, TooManyEditsRefusedWhole) {
+  std::string request =
+      "INVITE sip:a@198.51.100.7 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1\r\n";
+  for (int i = 0; i < MessageEditor::kMaxEdits; ++i) {
+    request += "Max-Forwards: 70\r\n";
+  }
+  request +=
+      "From: <sip:b@192.0.2.9>;tag=1\r\nTo: <sip:a@198.51.100.7>\r\nCall-ID: c1\r\n"
+      "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+  Parsed p(request);
+  ASSERT_TRUE(p.result.ok()) << parser::scanErrorName(p.result.error);
+  RequestEdits edits;
+  edits.via_line = kOurVia;
+  MessageEditor editor;
+  EXPECT_FALSE(prepareRequest(p.in(), p.msg(), p.summary, edits, editor));
 }
 
 }  // namespace
