@@ -90,10 +90,13 @@ void FilterChain::remapSlots(const ShieldRules* next) {
 }
 
 void FilterChain::setRules(const ShieldRules* rules, const OperatorBans* operator_bans) {
-  if (rules != rules_) {
-    // A reload that only republished the same rules (same names) keeps everything.
+  const uint64_t generation = rules == nullptr ? 0 : rules->generation;
+  if (rules != rules_ || generation != rules_generation_) {
+    // Rules keep their state by name across the swap (remapSlots); the global ceilings are
+    // looked up again, as their slots may have been given back (SharedCeilings::retainOnly).
     remapSlots(rules);
     rules_ = rules;
+    rules_generation_ = generation;
     resolveSharedBuckets();
   }
   if (operator_bans != operator_bans_) {

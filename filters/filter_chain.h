@@ -168,6 +168,7 @@ class FilterChain {
   bool takeCeiling(const RateLimitRule& rule, RuleSlot& slot, uint64_t now_ms);
 
   const ShieldRules* rules_ = nullptr;
+  uint64_t rules_generation_ = 0;  // rules_->generation: a reused address is not the same rules
   const OperatorBans* operator_bans_ = nullptr;
   std::shared_ptr<SharedShieldState> shared_;
   uint64_t clock_ms_ = 0;

@@ -1,10 +1,13 @@
 #include "filters/shield_rules.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace sipshield::filters {
 
 std::string ShieldRules::finalize() {
+  static std::atomic<uint64_t> generations{0};
+  generation = generations.fetch_add(1, std::memory_order_relaxed) + 1;
   rules.clear();
   rule_hashes.clear();
   pre_order.clear();

@@ -56,6 +56,9 @@ struct ShieldRules {
   std::vector<FilterId> post_order;      // enabled post-parse stages, cheapest first
   bool any_pre_rate = false;
   bool any_post_rate = false;
+  // generation is unique per finalize() in this process (never 0 after it): workers tell a
+  // new rules object from a freed one whose address was reused (FilterChain::setRules).
+  uint64_t generation = 0;
 
   static constexpr size_t kMaxRules = 256;
 

@@ -254,6 +254,7 @@ Status Daemon::publishSnapshot() {
     return snapshot.status();
   }
   ++version_;
+  published_shield_ = snapshot.value()->shield;
   publisher_->publish(std::move(snapshot.value()));
   return Status::ok();
   // --- end shield control ---
@@ -305,7 +306,10 @@ void Daemon::controlTick(uint64_t now_ms) {
   uint32_t buckets = affinity_->bucketCount();
   (void)affinity_->sweepExpired(now_ms, sweep_cursor_, std::min(kSweepBuckets, buckets));
   sweep_cursor_ = (sweep_cursor_ + kSweepBuckets) % buckets;
-  publisher_->reclaim();
+  if (publisher_->reclaim() == 0) {
+    // Every worker runs the newest snapshot: ceiling slots of renamed rules can go back.
+    (void)shield_control_->releaseStaleCeilings(published_shield_.get());
+  }
   shield_control_->tick(now_ms);  // shield control: ban events, expiry (issue 4)
   control_->tick(now_ms);  // control socket commands, metrics snapshot (issue 6)
 }

@@ -103,6 +103,8 @@ class Daemon {
   std::unique_ptr<lb::BackendPool> pool_;
   std::unique_ptr<lb::AffinityTable> affinity_;
   std::unique_ptr<lb::SnapshotPublisher<RuntimeSnapshot>> publisher_;
+  // The shield rules of the newest published snapshot (releaseStaleCeilings compares with it).
+  std::shared_ptr<const filters::ShieldRules> published_shield_;
   std::shared_ptr<const lb::BranchSigner> signer_;
   std::unique_ptr<io::UringBackend> io_;
   // dpdk backend (issue 5): set instead of starting io_ when server.io is "dpdk". A

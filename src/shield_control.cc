@@ -128,6 +128,23 @@ void ShieldControl::republish() {
   publish_();
 }
 
+size_t ShieldControl::releaseStaleCeilings(const filters::ShieldRules* live) {
+  const uint64_t generation = live == nullptr ? 0 : live->generation;
+  if (shared_ == nullptr || generation == ceilings_checked_generation_) {
+    return 0;
+  }
+  ceilings_checked_generation_ = generation;
+  std::vector<uint64_t> names;
+  if (live != nullptr) {
+    for (const filters::RateLimitRule& rule : live->rate_limits) {
+      if (rule.key == filters::RateKey::Global) {
+        names.push_back(rule.name_hash);
+      }
+    }
+  }
+  return shared_->ceilings().retainOnly(names);
+}
+
 void ShieldControl::tick(uint64_t now_ms) {
   drainEvents(now_ms);
   if (now_ms - last_expire_ms_ >= 1000) {

@@ -90,6 +90,13 @@ class ShieldControl {
   [[nodiscard]] std::shared_ptr<filters::SharedShieldState> sharedState(
       const filters::StateSizes& sizes);
 
+  // releaseStaleCeilings gives back the global-ceiling slots of names `live` (the rules of
+  // the newest published snapshot; null: no shield) no longer has, so rule renames over a
+  // long uptime never fill the shared table (filters::SharedCeilings::retainOnly). Call it
+  // only when every worker has passed that snapshot (SnapshotPublisher::reclaim returned 0).
+  // Cheap when nothing changed. Returns the slots released.
+  size_t releaseStaleCeilings(const filters::ShieldRules* live);
+
   // autoBanCount is the number of mirrored automatic bans (tests, gauges).
   [[nodiscard]] size_t autoBanCount() const { return auto_bans_.size(); }
 
@@ -119,6 +126,7 @@ class ShieldControl {
   uint64_t untracked_bans_ = 0;
   uint64_t last_expire_ms_ = 0;
   std::shared_ptr<filters::SharedShieldState> shared_;
+  uint64_t ceilings_checked_generation_ = 0;  // rules generation last compacted against
 };
 
 }  // namespace sipshield

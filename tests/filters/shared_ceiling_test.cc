@@ -10,7 +10,10 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "filters/shared_state.h"
 #include "tests/filters/filters_test_util.h"
@@ -143,6 +146,70 @@ TEST(SharedCeiling, ReloadKeepsBucketByName) {
 
 // The bucket on its own: refill by elapsed time clamped to the burst, grabs in whole tokens,
 // a clock that lags refills nothing, a lowered burst caps what can be taken.
+// Renames over many reloads with two workers sharing the ceilings: after each reload the
+// control thread gives back the old names' slots, and both workers still share one bucket
+// for the live name (together they pass its burst once, not twice). Before slots were given
+// back, the 513th name found the table full and each worker fell back to its own bucket.
+TEST(SharedCeiling, RenamedCeilingsStayShared) {
+  ChainHarness a;
+  ChainHarness b;
+  auto shared = std::make_shared<SharedShieldState>(ChainHarness::small(), SipHashKey{1, 2});
+  a.chain->shareState(shared);
+  b.chain->shareState(shared);
+  Msg invite(request("INVITE"));
+  for (int reload = 0; reload < static_cast<int>(SharedCeilings::kSlots) + 40; ++reload) {
+    auto rules = std::make_shared<ShieldRules>();
+    rules->rate_limits.push_back(ceiling(1, 20));
+    rules->rate_limits.back().header.name = "ceiling-v" + std::to_string(reload);
+    ASSERT_EQ(rules->finalize(), "");
+    a.chain->setRules(rules.get(), nullptr);
+    b.chain->setRules(rules.get(), nullptr);
+    const uint64_t live[] = {rules->rate_limits.back().name_hash};
+    (void)shared->ceilings().retainOnly(live);
+    if (reload % 100 != 0 && reload < static_cast<int>(SharedCeilings::kSlots)) {
+      continue;  // the pass counts below on a sample of reloads (and every late one)
+    }
+    int passed = 0;
+    for (int i = 0; i < 40; ++i) {
+      passed += a.full("192.0.2.1", invite).pass() ? 1 : 0;
+      passed += b.full("198.51.100.1", invite).pass() ? 1 : 0;
+    }
+    ASSERT_EQ(passed, 20) << "reload " << reload;
+  }
+  EXPECT_EQ(shared->ceilings().used(), 1u);
+}
+
+// New rules at the address of freed ones (an idle worker's chain still holds the old pointer
+// when the snapshot is reclaimed and the allocator reuses it): the chain must still see new
+// rules and look its ceilings up again.
+TEST(SharedCeiling, RulesAtAReusedAddressAreNewRules) {
+  ChainHarness h;
+  auto shared = std::make_shared<SharedShieldState>(ChainHarness::small(), SipHashKey{1, 2});
+  h.chain->shareState(shared);
+  std::optional<ShieldRules> storage;
+  storage.emplace();
+  storage->rate_limits.push_back(ceiling(1, 20));
+  storage->rate_limits.back().header.name = "first";
+  ASSERT_EQ(storage->finalize(), "");
+  h.chain->setRules(&*storage, nullptr);
+  Msg invite(request("INVITE"));
+  for (int i = 0; i < 100; ++i) {
+    (void)h.full("192.0.2.1", invite);
+  }
+  EXPECT_FALSE(h.full("192.0.2.1", invite).pass()) << "first ceiling drained";
+  const ShieldRules* old_address = &*storage;
+  storage.reset();
+  (void)shared->ceilings().retainOnly({});
+  storage.emplace();
+  storage->rate_limits.push_back(ceiling(1, 20));
+  storage->rate_limits.back().header.name = "second";
+  ASSERT_EQ(storage->finalize(), "");
+  ASSERT_EQ(&*storage, old_address);
+  h.chain->setRules(&*storage, nullptr);
+  EXPECT_TRUE(h.full("192.0.2.1", invite).pass()) << "the second ceiling is a new bucket";
+  EXPECT_EQ(shared->ceilings().used(), 1u);
+}
+
 TEST(SharedBucket, RefillAndGrabTable) {
   const BucketSpec spec = BucketSpec::make(100, 10);  // 0.1 token per ms
   struct Step {
@@ -203,6 +270,97 @@ TEST(SharedCeilings, FindByName) {
   }
   EXPECT_EQ(c.find(hashName("late")), nullptr);
   EXPECT_EQ(c.find(hashName("a")), a);
+}
+
+// Names that share a home slot: their probe sequences start at the same place.
+std::vector<uint64_t> collidingNames(size_t count) {
+  std::vector<uint64_t> names;
+  for (uint64_t i = 1; names.size() < count; ++i) {
+    const uint64_t name = i * SharedCeilings::kSlots + 7;  // home slot 7 for every one
+    names.push_back(name);
+  }
+  return names;
+}
+
+// A long uptime of reloads that rename the global rule: released slots are taken again, so
+// the table never fills (it held 512 names for the process's life before).
+TEST(SharedCeilings, RenamesOverManyReloadsNeverFillTheTable) {
+  SharedCeilings c;
+  const uint64_t kept = hashName("kept");
+  SharedBucket* kept_bucket = c.find(kept);
+  for (int reload = 0; reload < 5 * static_cast<int>(SharedCeilings::kSlots); ++reload) {
+    const uint64_t name = hashName("ceiling-v" + std::to_string(reload));
+    ASSERT_NE(c.find(name), nullptr) << "reload " << reload;
+    const uint64_t live[] = {kept, name};
+    (void)c.retainOnly(live);
+    ASSERT_EQ(c.used(), 2u);
+    ASSERT_EQ(c.find(kept), kept_bucket) << "a kept name keeps its bucket";
+  }
+}
+
+// A live name placed after a released one in the same probe sequence stays reachable (the
+// released slot is a tombstone, not an end), and a new name takes the released slot.
+TEST(SharedCeilings, ReleasedSlotsKeepLaterNamesReachable) {
+  SharedCeilings c;
+  const std::vector<uint64_t> names = collidingNames(3);
+  SharedBucket* first = c.find(names[0]);
+  SharedBucket* second = c.find(names[1]);
+  ASSERT_NE(first, second);
+  const uint64_t live[] = {names[1]};
+  EXPECT_EQ(c.retainOnly(live), 1u);
+  EXPECT_EQ(c.find(names[1]), second);
+  EXPECT_EQ(c.find(names[2]), first) << "the tombstone is reused";
+  EXPECT_EQ(c.find(names[1]), second);
+  EXPECT_EQ(c.used(), 2u);
+}
+
+// A released bucket is emptied: the name that takes it next starts with a full bucket, not
+// with what the old rule left.
+TEST(SharedCeilings, ReleasedBucketStartsAsNew) {
+  SharedCeilings c;
+  const std::vector<uint64_t> names = collidingNames(2);
+  const BucketSpec spec = BucketSpec::make(10, 10);
+  SharedBucket* bucket = c.find(names[0]);
+  EXPECT_EQ(bucket->grab(spec, 1000, 10 * kTokenUnits), 10 * kTokenUnits);  // drained
+  EXPECT_EQ(bucket->grab(spec, 1000, kTokenUnits), 0);
+  (void)c.retainOnly({});
+  SharedBucket* reused = c.find(names[1]);
+  ASSERT_EQ(reused, bucket);
+  EXPECT_EQ(reused->grab(spec, 1000, 10 * kTokenUnits), 10 * kTokenUnits);
+}
+
+// Workers resolving the same new name at once, beside tombstones: every one gets the same
+// bucket (one slot per name), whatever the interleaving.
+TEST(SharedCeilings, ConcurrentClaimsOfOneNameAgree) {
+  for (int round = 0; round < 100; ++round) {
+    SharedCeilings c;
+    const std::vector<uint64_t> names = collidingNames(6);
+    for (size_t i = 0; i < 4; ++i) {
+      (void)c.find(names[i]);
+    }
+    const uint64_t live[] = {names[1], names[3]};
+    (void)c.retainOnly(live);  // tombstones at the first and third slot
+    std::atomic<int> ready{0};
+    SharedBucket* got[4] = {};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w) {
+      workers.emplace_back([&, w] {
+        ready.fetch_add(1);
+        while (ready.load() < 4) {
+          std::this_thread::yield();
+        }
+        got[w] = c.find(names[5]);
+      });
+    }
+    for (std::thread& t : workers) {
+      t.join();
+    }
+    for (SharedBucket* b : got) {
+      ASSERT_EQ(b, got[0]) << "round " << round;
+    }
+    ASSERT_EQ(c.find(names[5]), got[0]);
+    ASSERT_EQ(c.used(), 3u);
+  }
 }
 
 }  // namespace

@@ -119,6 +119,29 @@ class Daemonish {
     return forwarded;
   }
 
+  // shareState gives both workers the process's shared shield state, as the daemon does.
+  std::shared_ptr<filters::SharedShieldState> shareState() {
+    auto shared = control_->sharedState(filters::StateSizes{});
+    for (Pipeline* p : pipelines_) {
+      p->shield().shareState(shared);
+    }
+    return shared;
+  }
+
+  // reload replaces the [shield] part of the config and publishes it, as Daemon::reload.
+  void reload(const std::string& shield_toml) {
+    auto config = parseConfig(
+        "[server]\nlisten = [\"192.0.2.10:5060\"]\n"
+        "[balancer]\nsecret = \"00112233445566778899aabbccddeeff\"\n[[backend]]\nname = \"b0\"\n"
+        "address = \"10.0.0.1:5060\"\n" + shield_toml, "test.toml");
+    ASSERT_TRUE(config.isOk()) << config.status().toString();
+    config_ = std::move(config.value());
+    publish();
+  }
+
+  // reclaimAll is the daemon's tick: true when every worker runs the newest snapshot.
+  bool reclaimAll() { return publisher_->reclaim() == 0; }
+
   json ask(const json& request) { return registry_.handle(request); }
   std::string events() {
     std::ifstream in(log_path_);
@@ -153,6 +176,35 @@ json findRule(const json& rules, std::string_view name) {
     }
   }
   return nullptr;
+}
+
+// Reloads that rename a global ceiling: once both workers run the new rules, the control
+// side gives the old names' slots back, so the shared table holds only live names however
+// many renames a long uptime brings; before both have, nothing is released.
+TEST(ShieldControl, RenamedCeilingsGiveTheirSlotsBack) {
+  auto ceilingToml = [](int version) {
+    return "[shield]\n[[shield.rate_limit]]\nname = \"ceiling-v" + std::to_string(version) +
+           "\"\nmethods = [\"INVITE\"]\nkey = \"global\"\nrate = 1000\nburst = 2000\n";
+  };
+  Daemonish d(ceilingToml(0));
+  auto shared = d.shareState();
+  d.send(0, "203.0.113.1:5060", 1);
+  d.send(1, "203.0.113.2:5060", 1);
+  EXPECT_EQ(shared->ceilings().used(), 1u);
+  for (int version = 1; version <= 600; ++version) {
+    d.reload(ceilingToml(version));
+    d.send(0, "203.0.113.1:5060", 1);  // worker 0 resolves the new name
+    if (version == 1) {
+      // Worker 1 has not run the new snapshot yet (it may still use the old name's bucket):
+      // the daemon's tick does not release anything then.
+      EXPECT_FALSE(d.reclaimAll());
+      EXPECT_EQ(shared->ceilings().used(), 2u);
+    }
+    d.send(1, "203.0.113.2:5060", 1);
+    ASSERT_TRUE(d.reclaimAll());
+    (void)d.control_->releaseStaleCeilings(d.config_.shield.rules.get());
+    ASSERT_EQ(shared->ceilings().used(), 1u) << "version " << version;
+  }
 }
 
 // Without [shield], top, bans and rules say so (as the placeholders did).
