@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <string>
 
 #include "parser/validate.h"
@@ -14,11 +15,13 @@
 namespace sipshield {
 namespace {
 
-// Call-IDs of our probes: "sipshield-probe-<index>-<sequence>@<local>"; the answer's Call-ID
-// tells which probe it answers.
+// Call-IDs of our probes: "sipshield-probe-<index>-<sequence>-<token>@<local>", the token 16
+// hex digits drawn per probe; the answer's Call-ID tells which probe it answers, and only
+// the probe's own token settles it (an off-path sender cannot guess it).
 constexpr std::string_view kCallIdPrefix = "sipshield-probe-";
 
-bool parseProbeCallId(std::string_view call_id, uint16_t& index, uint32_t& sequence) {
+bool parseProbeCallId(std::string_view call_id, uint16_t& index, uint32_t& sequence,
+                      uint64_t& token) {
   if (call_id.substr(0, kCallIdPrefix.size()) != kCallIdPrefix) {
     return false;
   }
@@ -31,23 +34,52 @@ bool parseProbeCallId(std::string_view call_id, uint16_t& index, uint32_t& seque
       n = n * 10 + static_cast<uint64_t>(call_id[digits] - '0');
       ++digits;
     }
-    if (digits == 0) {
+    if (digits == 0 || digits >= call_id.size() || call_id[digits] != '-') {
       return false;
     }
-    call_id.remove_prefix(digits);
-    if (!call_id.empty() && (call_id[0] == '-' || call_id[0] == '@')) {
-      call_id.remove_prefix(1);
-    }
+    call_id.remove_prefix(digits + 1);
   }
-  if (numbers[0] > 0xFFFF) {
+  if (numbers[0] > 0xFFFF || call_id.size() < 17 || call_id[16] != '@') {
     return false;
+  }
+  token = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    const char c = call_id[i];
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) {
+      return false;
+    }
+    token = token << 4 | static_cast<uint64_t>(digit);
   }
   index = static_cast<uint16_t>(numbers[0]);
   sequence = static_cast<uint32_t>(numbers[1]);
   return true;
 }
 
+std::string hex16(uint64_t value) {
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = "0123456789abcdef"[value & 15];
+    value >>= 4;
+  }
+  return out;
+}
+
+// splitmix64 steps `state` and returns the next value of the sequence (Steele et al.).
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
+
+HealthProber::HealthProber(uint32_t interval_ms, uint32_t timeout_ms)
+    : interval_ms_(interval_ms), timeout_ms_(timeout_ms) {
+  std::random_device random;
+  token_state_ = static_cast<uint64_t>(random()) << 32 | random();
+}
 
 HealthProber::~HealthProber() {
   for (Socket& s : sockets_) {
@@ -119,9 +151,12 @@ void HealthProber::send(const ProbeTarget& target, Outstanding& probe, uint64_t 
     return;
   }
   ++probe.sequence;
+  probe.token = splitmix64(token_state_);
+  probe.target = target.address;
   std::string local = socket->local.toString();
   std::string remote = target.address.toString();
-  std::string id = std::to_string(target.index) + "-" + std::to_string(probe.sequence);
+  std::string id = std::to_string(target.index) + "-" + std::to_string(probe.sequence) + "-" +
+                   hex16(probe.token);
   std::string message = "OPTIONS sip:" + remote + " SIP/2.0\r\n" +
                         "Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-probe-" + id + ";rport\r\n" +
                         "Max-Forwards: 70\r\n" +
@@ -148,7 +183,10 @@ void HealthProber::receive(std::vector<ProbeResult>& results) {
   parser::SipSummary summary;
   for (Socket& s : sockets_) {
     while (true) {
-      ssize_t n = ::recv(s.fd, buffer, sizeof(buffer), 0);
+      sockaddr_storage from{};
+      socklen_t from_length = sizeof(from);
+      ssize_t n = ::recvfrom(s.fd, buffer, sizeof(buffer), 0, reinterpret_cast<sockaddr*>(&from),
+                             &from_length);
       if (n < 0) {
         break;  // EAGAIN, or a queued ICMP error: either way nothing to read now
       }
@@ -159,14 +197,20 @@ void HealthProber::receive(std::vector<ProbeResult>& results) {
       }
       uint16_t index = 0;
       uint32_t sequence = 0;
-      if (!parseProbeCallId(bytes.view(summary.call_id), index, sequence) ||
+      uint64_t token = 0;
+      if (!parseProbeCallId(bytes.view(summary.call_id), index, sequence, token) ||
           index >= probes_.size()) {
         continue;
       }
       Outstanding& probe = probes_[index];
       uint16_t status = parsed.message.status_code;
-      // Provisional answers do not settle a probe; only the current probe's answer counts.
-      if (!probe.waiting || sequence != probe.sequence || status < 200) {
+      // Provisional answers do not settle a probe; only the current probe's answer counts,
+      // with its token and from the backend's address (any port: a backend may answer from
+      // another socket of its own), so nobody else can keep a dead backend "up".
+      if (!probe.waiting || sequence != probe.sequence || token != probe.token ||
+          status < 200 ||
+          !(net::Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&from)).ip ==
+            probe.target.ip)) {
         continue;
       }
       probe.waiting = false;

@@ -25,12 +25,12 @@ struct ProbeResult {
 // HealthProber sends SIP OPTIONS to each backend every interval and reports, per probe, an
 // answer (status < 500 counts as alive: the SIP stack is up even if it refuses OPTIONS) or a
 // timeout. It uses its own UDP socket per address family on an ephemeral port of the listen
-// address, so probe answers never enter the workers' SO_REUSEPORT group.
+// address, so probe answers never enter the workers' SO_REUSEPORT group. An answer counts
+// only from the probed backend's address and with the probe's random Call-ID token.
 // Not thread-safe: owned and polled by the control thread; never on the fast path.
 class HealthProber {
  public:
-  HealthProber(uint32_t interval_ms, uint32_t timeout_ms)
-      : interval_ms_(interval_ms), timeout_ms_(timeout_ms) {}
+  HealthProber(uint32_t interval_ms, uint32_t timeout_ms);
   ~HealthProber();
   HealthProber(const HealthProber&) = delete;
   HealthProber& operator=(const HealthProber&) = delete;
@@ -66,6 +66,8 @@ class HealthProber {
     uint32_t sequence = 0;
     bool waiting = false;
     uint64_t next_ms = 0;
+    uint64_t token = 0;     // unguessable part of the probe's Call-ID
+    net::Endpoint target;   // where it went: only that address's answer counts
   };
   struct Socket {
     int fd = -1;
@@ -80,6 +82,7 @@ class HealthProber {
   uint32_t timeout_ms_;
   std::vector<Socket> sockets_;
   std::vector<Outstanding> probes_;  // by backend index
+  uint64_t token_state_ = 0;         // splitmix64 state, seeded from the OS
 };
 
 }  // namespace sipshield
