@@ -149,6 +149,20 @@ void signResponse(const World& world, std::vector<uint8_t>& bytes) {
   }
 }
 
+// verdictCount sums the pipeline's outcome counters and the shield's stops.
+uint64_t verdictCount(const Pipeline& pipeline) {
+  uint64_t total = 0;
+  for (size_t c = 0; c < kPipelineCounterCount; ++c) {
+    if (static_cast<PipelineCounter>(c) != PipelineCounter::Received) {
+      total += pipeline.counters().get(static_cast<PipelineCounter>(c));
+    }
+  }
+  for (size_t r = 0; r < filters::kShieldReasonCount; ++r) {
+    total += pipeline.shield().reasonCount(static_cast<filters::ShieldReason>(r));
+  }
+  return total;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -183,7 +197,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   now_ns += 1'000'000;  // 1 ms per datagram: rate limits refill, bans expire
   world.tx.clear();
+  const uint64_t verdicts_before = verdictCount(*world.pipeline);
   world.pipeline->processBurst(std::span<const RxPacket>(&packet, 1), world.tx, now_ns);
+  // Every datagram ends in exactly one counted verdict (forwarded, replied, absorbed, or
+  // dropped for a reason): nothing vanishes uncounted, nothing is counted twice.
+  if (verdictCount(*world.pipeline) != verdicts_before + 1) {
+    std::fprintf(stderr, "pipeline_fuzz: %llu verdicts counted for one datagram\n",
+                 static_cast<unsigned long long>(verdictCount(*world.pipeline) - verdicts_before));
+    std::abort();
+  }
 
   uint32_t sum = 0;
   for (const TxPacket& out : world.tx.ready()) {
