@@ -2,16 +2,27 @@
 // net_ring port, forwarded frames out to net_null, with the io_uring backend's figure on
 // loopback measured in the same run. Prints one line per measurement (Mpps) and a summary.
 //
-// Three DPDK runs: the copy path fed with shared prebuilt mbufs (a reference is added before
-// each enqueue, so nothing is copied in; a shared mbuf is never rewritten in place), then the
-// copy path and the in-place path fed with a fresh mbuf per frame (alloc + memcpy in the timed
-// loop, standing in for NIC DMA). Timed: RX burst, L2/L3/L4 decode and checksum check, the
-// whole pipeline (scan, validate, Maglev/affinity, Via rewrite), framing (a new mbuf, or
-// headers prepended in the received one) with software checksums, and TX burst.
+// DPDK runs, each with its counters printed: the copy path fed with shared prebuilt mbufs (a
+// reference is added before each enqueue, so nothing is copied in; a shared mbuf is never
+// rewritten in place), then the copy path and the in-place path fed with a fresh mbuf per
+// frame (alloc + memcpy, standing in for NIC DMA) on the worker's own core, inside the timed
+// loop, so the feed's cost is charged to the worker. Then the same two paths fed by a second
+// thread on the other CPU (the NIC's part of the work off the worker's core): the main thread
+// only polls, and the figure is the worker's datagram count over the timed interval. The feed
+// thread's own rate, how often it found the pool or ring full, and how often the worker found
+// the ring empty are printed with it, so a starved worker cannot pass for a slow one. Last,
+// the feed-thread in-place run again with the portable checksum kernel instead of the best
+// one (src/net/checksum_kernel.h), to show what the SIMD checksum buys in the same process.
+// Timed: RX burst, L2/L3/L4 decode and checksum check, the whole pipeline (scan, validate,
+// Maglev/affinity, Via rewrite), framing (a new mbuf, or headers prepended in the received
+// one) with software checksums, and TX burst.
 //
 // Run as root (or with a working --no-huge EAL): build-dpdk/bench/dpdk_replay [seconds]
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <rte_cycles.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +35,7 @@
 #include <thread>
 
 #include "src/io/uring/uring_backend.h"
+#include "src/net/checksum_kernel.h"
 #include "tests/dpdk/dpdk_test_util.h"
 
 namespace {
@@ -65,13 +77,104 @@ struct RunResult {
   double mpps = 0;
   uint64_t packets = 0;
   uint64_t forwarded = 0;
+  // Feed thread runs only: the worker's polls in the timed interval and how many found the
+  // RX ring empty, and what the feed thread did over its whole life.
+  uint64_t polls = 0;
+  uint64_t empty_polls = 0;
+  double busy_mpps = 0;        // datagrams per second of worker CPU time not spent idle (0:
+                               // not measurable, the worker was mostly preempted or idle)
+  double worker_on_cpu = 0;    // share of the interval the worker thread was on a CPU
+  double worker_idle = 0;      // share of the interval spent in polls that found no frames
+  double feed_mpps = 0;
+  double feed_busy_mpps = 0;   // frames per second of the feeder's successful bursts
+  double feed_on_cpu = 0;
+  uint64_t fed = 0;
+  uint64_t pool_empty = 0;
+  uint64_t ring_full = 0;
+  bool feed_pinned = false;
 };
 
 // Feed says how frames reach the worker. Shared: the same prebuilt mbufs with a reference
 // added per enqueue (cheap, but a shared mbuf may not be rewritten, so every datagram takes
 // the copy path). Fresh: each frame copied into a new mbuf from the pool, as a NIC's DMA would
-// leave it (the feed's alloc + memcpy is inside the timed loop), so forwarding goes in place.
-enum class Feed { Shared, Fresh };
+// leave it (the feed's alloc + memcpy is inside the timed loop, on the worker's core), so
+// forwarding goes in place. Thread: as Fresh, but done by a second thread on another CPU; the
+// worker's core only polls.
+enum class Feed { Shared, Fresh, Thread };
+
+// The CPU the feed thread runs on (another CPU than the worker's), or -1 if the process may
+// use only one. Chosen in main() once the EAL has pinned the main thread.
+int g_feed_cpu = -1;
+
+// FeedCounts is what the feed thread did, written by it and read after join().
+struct FeedCounts {
+  uint64_t fed = 0;          // frames enqueued on the RX ring
+  uint64_t pool_empty = 0;   // bursts skipped: no free mbufs (all queued or in the worker)
+  uint64_t ring_full = 0;    // frames the full RX ring refused
+  uint64_t busy_cycles = 0;  // TSC cycles spent in bursts that got mbufs (wall time)
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+  uint64_t cpu_ns = 0;  // the thread's CPU time over its life
+  bool pinned = false;  // running on g_feed_cpu only
+};
+
+uint64_t threadCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// feedFrames copies `frames` round-robin into fresh mbufs from `pool` and enqueues them on
+// `ring`, 32 at a time, until `stop` is set or `deadline_ns` passes (it always stops by
+// itself). The ring is single-producer: this thread is its only producer while it runs.
+void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_ring* ring,
+                const std::atomic<bool>& stop, uint64_t deadline_ns, int cpu, FeedCounts& out) {
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    out.pinned = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+  }
+  // An lcore id is not needed (the ring port's pool has no per-lcore cache), but a registered
+  // thread is what DPDK documents for mempool use outside EAL threads.
+  const bool registered = rte_thread_register() == 0;
+  constexpr unsigned kBurst = 32;
+  rte_mbuf* batch[kBurst];
+  size_t next = 0;
+  out.start_ns = nowNs();
+  const uint64_t cpu_start = threadCpuNs();
+  uint64_t now = out.start_ns;
+  while (!stop.load(std::memory_order_relaxed) && now < deadline_ns) {
+    for (int round = 0; round < 16; ++round) {
+      const uint64_t attempt = rte_rdtsc();
+      if (rte_pktmbuf_alloc_bulk(pool, batch, kBurst) != 0) {
+        ++out.pool_empty;
+        rte_pause();
+        continue;
+      }
+      for (unsigned i = 0; i < kBurst; ++i) {
+        const rte_mbuf* source = frames[next];
+        next = next + 1 == frames.size() ? 0 : next + 1;
+        std::memcpy(rte_pktmbuf_append(batch[i], source->data_len),
+                    rte_pktmbuf_mtod(source, const void*), source->data_len);
+      }
+      const unsigned queued =
+          rte_ring_enqueue_burst(ring, reinterpret_cast<void**>(batch), kBurst, nullptr);
+      out.fed += queued;
+      if (queued < kBurst) {
+        out.ring_full += kBurst - queued;
+        rte_pktmbuf_free_bulk(batch + queued, kBurst - queued);
+      }
+      out.busy_cycles += rte_rdtsc() - attempt;
+    }
+    now = nowNs();
+  }
+  out.end_ns = nowNs();
+  out.cpu_ns = threadCpuNs() - cpu_start;
+  if (registered) {
+    rte_thread_unregister();
+  }
+}
 
 RunResult runDpdk(double seconds, const std::vector<std::string>& messages, Feed feed,
                   bool in_place) {
@@ -116,43 +219,126 @@ RunResult runDpdk(double seconds, const std::vector<std::string>& messages, Feed
                 frame.size());
     frames.push_back(mbuf);
   }
+  RunResult result;
   const size_t burst = 32;
-  size_t next = 0;
   uint64_t packets = 0;
-  const uint64_t start = nowNs();
-  const uint64_t deadline = start + static_cast<uint64_t>(seconds * 1e9);
-  uint64_t now = start;
-  rte_mbuf* batch[burst];
-  while (now < deadline) {
-    for (int round = 0; round < 64; ++round) {
-      size_t filled = 0;
-      for (size_t i = 0; i < burst; ++i) {
-        rte_mbuf* source = frames[next];
-        next = next + 1 == frames.size() ? 0 : next + 1;
-        if (feed == Feed::Shared) {
-          rte_mbuf_refcnt_update(source, 1);
-          batch[filled++] = source;
-          continue;
-        }
-        rte_mbuf* fresh = rte_pktmbuf_alloc(ring.pool());
-        if (fresh == nullptr) {
-          break;
-        }
-        std::memcpy(rte_pktmbuf_append(fresh, source->data_len),
-                    rte_pktmbuf_mtod(source, const void*), source->data_len);
-        batch[filled++] = fresh;
+  uint64_t start = 0;
+  uint64_t now = 0;
+  uint64_t datagrams = 0;
+  if (feed == Feed::Thread) {
+    // The feed thread starts first; the worker polls through a warm-up of 200 ms (tables,
+    // caches, the ring filling), then the timed interval: its datagram count between two
+    // counter reads. The feeder stops on the flag, or by itself a second after the interval.
+    std::atomic<bool> stop{false};
+    FeedCounts counts;
+    const uint64_t warmup_ns = 200'000'000;
+    const uint64_t interval_ns = static_cast<uint64_t>(seconds * 1e9);
+    const uint64_t feed_deadline = nowNs() + warmup_ns + interval_ns + 1'000'000'000;
+    std::thread feeder(feedFrames, std::cref(frames), ring.pool(), ring.rxRing(),
+                       std::cref(stop), feed_deadline, g_feed_cpu, std::ref(counts));
+    now = nowNs();
+    const uint64_t warm_until = now + warmup_ns;
+    while (now < warm_until) {
+      for (int round = 0; round < 64; ++round) {
+        (void)backend.pollWorker(0, now);
       }
-      const unsigned queued = rte_ring_enqueue_burst(
-          ring.rxRing(), reinterpret_cast<void**>(batch), static_cast<unsigned>(filled), nullptr);
-      packets += backend.pollWorker(0, now);
-      for (unsigned i = queued; i < filled; ++i) {
-        rte_pktmbuf_free(batch[i]);  // shared: drops our reference; fresh: back to the pool
+      now = nowNs();
+    }
+    const uint64_t datagrams_before = backend.counters().get(io::DpdkCounter::Datagrams);
+    // Besides the wall-clock figure, the worker's busy CPU time: its thread CPU time over the
+    // interval less the TSC time of the polls that found the ring empty (short, so rarely
+    // preempted). On a shared machine the feeder or the worker loses its CPU now and then and
+    // the other spins on an empty ring or a drained pool; the busy figure stays the worker's
+    // cost per datagram. Time the worker is preempted is in neither.
+    uint64_t idle_cycles = 0;
+    const uint64_t cpu_start = threadCpuNs();
+    start = nowNs();
+    const uint64_t deadline = start + interval_ns;
+    now = start;
+    while (now < deadline) {
+      for (int round = 0; round < 64; ++round) {
+        const uint64_t poll_start = rte_rdtsc();
+        const uint32_t got = backend.pollWorker(0, now);
+        if (got == 0) {
+          ++result.empty_polls;
+          idle_cycles += rte_rdtsc() - poll_start;
+        } else {
+          packets += got;
+        }
+      }
+      result.polls += 64;
+      now = nowNs();
+    }
+    datagrams = backend.counters().get(io::DpdkCounter::Datagrams) - datagrams_before;
+    const double worker_cpu_ns = static_cast<double>(threadCpuNs() - cpu_start);
+    result.worker_on_cpu = worker_cpu_ns / static_cast<double>(now - start);
+    const double ns_per_cycle = 1e9 / static_cast<double>(rte_get_tsc_hz());
+    result.worker_idle = static_cast<double>(idle_cycles) * ns_per_cycle /
+                         static_cast<double>(now - start);
+    // Empty polls timed on the TSC include any preemption inside them, which CPU time does
+    // not: if they come to most of the CPU time the difference means nothing (reported 0).
+    const double busy_ns = worker_cpu_ns - static_cast<double>(idle_cycles) * ns_per_cycle;
+    result.busy_mpps =
+        busy_ns > 0.1 * worker_cpu_ns ? static_cast<double>(datagrams) / busy_ns * 1e3 : 0;
+    stop.store(true, std::memory_order_relaxed);
+    feeder.join();
+    // Frames still queued were fed after the interval: freed unprocessed.
+    void* left[64];
+    unsigned n = 0;
+    while ((n = rte_ring_dequeue_burst(ring.rxRing(), left, 64, nullptr)) != 0) {
+      for (unsigned i = 0; i < n; ++i) {
+        rte_pktmbuf_free(static_cast<rte_mbuf*>(left[i]));
       }
     }
-    now = nowNs();
+    result.fed = counts.fed;
+    result.pool_empty = counts.pool_empty;
+    result.ring_full = counts.ring_full;
+    result.feed_pinned = counts.pinned;
+    const double feed_ns = static_cast<double>(counts.end_ns - counts.start_ns);
+    result.feed_mpps = static_cast<double>(counts.fed) / (feed_ns / 1e9) / 1e6;
+    // The feeder's capacity from the wall time of its successful bursts: preemption inside
+    // one only lowers it, so "the feed was faster than the worker" is never overstated.
+    result.feed_busy_mpps = static_cast<double>(counts.fed) /
+                            std::max(static_cast<double>(counts.busy_cycles) * ns_per_cycle, 1.0) *
+                            1e3;
+    result.feed_on_cpu = static_cast<double>(counts.cpu_ns) / feed_ns;
+  } else {
+    size_t next = 0;
+    start = nowNs();
+    const uint64_t deadline = start + static_cast<uint64_t>(seconds * 1e9);
+    now = start;
+    rte_mbuf* batch[burst];
+    while (now < deadline) {
+      for (int round = 0; round < 64; ++round) {
+        size_t filled = 0;
+        for (size_t i = 0; i < burst; ++i) {
+          rte_mbuf* source = frames[next];
+          next = next + 1 == frames.size() ? 0 : next + 1;
+          if (feed == Feed::Shared) {
+            rte_mbuf_refcnt_update(source, 1);
+            batch[filled++] = source;
+            continue;
+          }
+          rte_mbuf* fresh = rte_pktmbuf_alloc(ring.pool());
+          if (fresh == nullptr) {
+            break;
+          }
+          std::memcpy(rte_pktmbuf_append(fresh, source->data_len),
+                      rte_pktmbuf_mtod(source, const void*), source->data_len);
+          batch[filled++] = fresh;
+        }
+        const unsigned queued =
+            rte_ring_enqueue_burst(ring.rxRing(), reinterpret_cast<void**>(batch),
+                                   static_cast<unsigned>(filled), nullptr);
+        packets += backend.pollWorker(0, now);
+        for (unsigned i = queued; i < filled; ++i) {
+          rte_pktmbuf_free(batch[i]);  // shared: drops our reference; fresh: back to the pool
+        }
+      }
+      now = nowNs();
+    }
+    datagrams = backend.counters().get(io::DpdkCounter::Datagrams);
   }
-  RunResult result;
-  const uint64_t datagrams = backend.counters().get(io::DpdkCounter::Datagrams);
   result.packets = packets;
   result.mpps = static_cast<double>(datagrams) / (static_cast<double>(now - start) / 1e9) / 1e6;
   result.forwarded = backend.counters().get(io::DpdkCounter::TxDatagrams);
@@ -166,6 +352,29 @@ RunResult runDpdk(double seconds, const std::vector<std::string>& messages, Feed
     }
   }
   std::printf("\n");
+  if (feed == Feed::Thread) {
+    std::printf("  worker: %llu of %llu polls found the RX ring empty, %.2f%% of the interval; "
+                "on CPU %.0f%% of it; %.3f Mpps per busy CPU second (less empty polls)\n",
+                static_cast<unsigned long long>(result.empty_polls),
+                static_cast<unsigned long long>(result.polls), 100.0 * result.worker_idle,
+                100.0 * result.worker_on_cpu, result.busy_mpps);
+    std::printf("  feed thread (CPU %d%s): %.3f Mpps fed (%llu frames), %.3f Mpps per second "
+                "of bursts, on CPU %.0f%%; pool empty %llu times, ring full %llu frames\n",
+                g_feed_cpu, result.feed_pinned ? "" : ", NOT pinned", result.feed_mpps,
+                static_cast<unsigned long long>(result.fed), result.feed_busy_mpps,
+                100.0 * result.feed_on_cpu, static_cast<unsigned long long>(result.pool_empty),
+                static_cast<unsigned long long>(result.ring_full));
+    // An empty poll is short (no frames, ~0.1 us) against a full one (32 frames, ~30 us), so
+    // the share of time, not of polls, says whether the worker waited for the feed. Waiting
+    // makes the wall-clock figure a floor on the worker's rate: say so rather than print a
+    // starved number silently. The same when the worker lost its CPU to another process.
+    if (result.worker_idle > 0.01 || result.worker_on_cpu < 0.97) {
+      std::printf("  WARNING: the worker waited for frames %.1f%% of the interval and was on a "
+                  "CPU %.0f%% of it: the wall-clock figure understates the worker; the "
+                  "busy-second figure is its own rate\n",
+                  100.0 * result.worker_idle, 100.0 * result.worker_on_cpu);
+    }
+  }
   for (rte_mbuf* m : frames) {
     rte_pktmbuf_free(m);
   }
@@ -270,18 +479,43 @@ RunResult runPipeline(double seconds, const std::vector<std::string>& messages) 
   return result;
 }
 
+// pickFeedCpu returns a CPU in `allowed` other than the one this thread runs on, or -1.
+int pickFeedCpu(const cpu_set_t& allowed) {
+  const int here = sched_getcpu();
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (cpu != here && CPU_ISSET(cpu, &allowed)) {
+      return cpu;
+    }
+  }
+  return -1;
+}
+
+void printFeedThread(const char* label, const RunResult& r) {
+  std::printf("%s %6.3f Mpps per lcore (%llu forwarded; busy %.3f Mpps; feed %.3f Mpps)\n",
+              label, r.mpps, static_cast<unsigned long long>(r.forwarded), r.busy_mpps,
+              r.feed_mpps);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
+  // The CPUs this process may use, read before the EAL pins this thread to one of them.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  (void)sched_getaffinity(0, sizeof(allowed), &allowed);
   std::string why;
   if (!ealReady(&why)) {
     std::fprintf(stderr, "dpdk_replay: the EAL cannot start here: %s\n", why.c_str());
     return 77;
   }
+  g_feed_cpu = pickFeedCpu(allowed);
   const std::vector<std::string> messages = invites(2048);
-  std::printf("INVITE of %zu bytes, %zu distinct Call-IDs, burst 32, %.1f s per run\n",
-              messages[0].size(), messages.size(), seconds);
+  std::printf("INVITE of %zu bytes, %zu distinct Call-IDs, burst 32, %.1f s per run, "
+              "checksum kernel %s, worker CPU %d, feed thread CPU %d\n",
+              messages[0].size(), messages.size(), seconds,
+              std::string(net::checksumIsaName(net::activeChecksumIsa())).c_str(),
+              sched_getcpu(), g_feed_cpu);
   const RunResult pipeline_only = runPipeline(seconds, messages);
   std::printf("pipeline only (no I/O)          %6.3f Mpps\n", pipeline_only.mpps);
   const RunResult dpdk_copy = runDpdk(seconds, messages, Feed::Shared, false);
@@ -295,10 +529,40 @@ int main(int argc, char** argv) {
               dpdk.mpps, static_cast<unsigned long long>(dpdk.forwarded));
   std::printf("in place / copy (fresh feed) %.2fx\n",
               dpdk.mpps / std::max(fresh_copy.mpps, 1e-9));
+  RunResult thread_copy;
+  RunResult thread_in_place;
+  RunResult thread_portable;
+  if (g_feed_cpu < 0) {
+    std::printf("feed thread runs skipped: this process may use only one CPU\n");
+  } else {
+    thread_copy = runDpdk(seconds, messages, Feed::Thread, false);
+    printFeedThread("dpdk copy path, feed thread    ", thread_copy);
+    thread_in_place = runDpdk(seconds, messages, Feed::Thread, true);
+    printFeedThread("dpdk in place, feed thread     ", thread_in_place);
+    const net::ChecksumIsa best = net::activeChecksumIsa();
+    if (best != net::ChecksumIsa::Portable) {
+      (void)net::setChecksumIsa(net::ChecksumIsa::Portable);
+      thread_portable = runDpdk(seconds, messages, Feed::Thread, true);
+      (void)net::setChecksumIsa(best);
+      printFeedThread("  same, portable checksum      ", thread_portable);
+      std::printf("%s / portable checksum (in place, feed thread) %.2fx, busy %.2fx\n",
+                  std::string(net::checksumIsaName(best)).c_str(),
+                  thread_in_place.mpps / std::max(thread_portable.mpps, 1e-9),
+                  thread_in_place.busy_mpps / std::max(thread_portable.busy_mpps, 1e-9));
+    }
+    std::printf("feed thread / same-core feed (in place) %.2fx\n",
+                thread_in_place.mpps / std::max(dpdk.mpps, 1e-9));
+  }
   const RunResult uring = runUring(seconds, messages);
   std::printf("io_uring loopback, 1 worker     %6.3f Mpps (%llu forwarded)\n", uring.mpps,
               static_cast<unsigned long long>(uring.forwarded));
   std::printf("dpdk/uring %.1fx, dpdk/pipeline %.2f\n", dpdk.mpps / std::max(uring.mpps, 1e-9),
               dpdk.mpps / std::max(pipeline_only.mpps, 1e-9));
+  if (thread_in_place.mpps > 0) {
+    std::printf("feed thread: dpdk/uring %.1fx, dpdk/pipeline %.2f (busy %.2f)\n",
+                thread_in_place.mpps / std::max(uring.mpps, 1e-9),
+                thread_in_place.mpps / std::max(pipeline_only.mpps, 1e-9),
+                thread_in_place.busy_mpps / std::max(pipeline_only.mpps, 1e-9));
+  }
   return 0;
 }

@@ -13,7 +13,9 @@ namespace sipshield::net {
 
 // checksumAdd adds `length` bytes at `data` to the running one's-complement sum `sum` (32-bit
 // accumulator; fold it with checksumFold). `length` may be odd only for the last chunk of a
-// message, as RFC 1071 pads the final byte with zero.
+// message, as RFC 1071 pads the final byte with zero. Chunks of 64 bytes and more go to the
+// fastest kernel this CPU has (AVX2 where present, chosen once at start-up); every kernel
+// returns the same value (src/net/checksum_kernel.h).
 [[nodiscard]] uint64_t checksumAdd(const uint8_t* data, size_t length, uint64_t sum);
 
 // checksumFold folds a running sum to 16 bits and returns its one's complement, in host order

@@ -155,5 +155,32 @@ TEST(BranchMac, DistinctInputsDistinctBranches) {
   EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
 }
 
+// Known branches stay the same: a branch is checked on the response, possibly by another
+// instance or after an upgrade, so any change to how the MAC is computed must keep them.
+TEST(BranchMac, KnownBranches) {
+  const struct {
+    const char* desc;
+    std::string_view client_branch;
+    std::string_view call_id;
+    std::string_view branch;
+  } rows[] = {
+      {"RFC 3261 shapes", kClientBranch, kCallId, "z9hG4bK-ss1ca12d700d64c6cd3"},
+      {"both empty", "", "", "z9hG4bK-ss14fe0e93b4529ae20"},
+      {"one byte", "", "a", "z9hG4bK-ss1e0014fb8d3674eb7"},
+      {"seven bytes each", "z9hG4bK", "1234567", "z9hG4bK-ss184bd04b627bd7192"},
+      {"bench INVITE", "z9hG4bK-524287-1---a8d3c0e9f1b6774d", "bench-00000001@198.18.0.2",
+       "z9hG4bK-ss168a188641d515ae9"},
+      {"long Call-ID", "z9hG4bK776asdhds",
+       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef!",
+       "z9hG4bK-ss104d752c7708737c6"},
+  };
+  const BranchSigner s = makeSigner();
+  for (const auto& r : rows) {
+    EXPECT_EQ(branchFor(s, r.client_branch, r.call_id), r.branch) << r.desc;
+    EXPECT_EQ(s.verifyBranch(r.branch, r.client_branch, r.call_id), BranchVerdict::Valid)
+        << r.desc;
+  }
+}
+
 }  // namespace
 }  // namespace sipshield::lb

@@ -1,0 +1,199 @@
+// The Internet-checksum kernels (src/net/checksum_kernel.h): every kernel the CPU supports
+// against the portable one and a byte-pair reference, for every length and alignment a
+// datagram can have, and RFC 1071's worked example. No DPDK: built with or without it.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string_view>
+#include <vector>
+
+#include "src/net/checksum.h"
+#include "src/net/checksum_kernel.h"
+#include "src/net/endpoint.h"
+
+namespace sipshield {
+namespace {
+
+using net::ChecksumIsa;
+
+// reference is RFC 1071 §4.1's loop: big-endian 16-bit words, an odd last byte padded with
+// zero, added to `sum`.
+uint64_t reference(const uint8_t* data, size_t length, uint64_t sum) {
+  for (size_t i = 0; i < length; i += 2) {
+    sum += static_cast<uint32_t>(data[i] << 8) | (i + 1 < length ? data[i + 1] : 0u);
+  }
+  return sum;
+}
+
+std::vector<ChecksumIsa> supportedKernels() {
+  std::vector<ChecksumIsa> out;
+  for (ChecksumIsa isa : {ChecksumIsa::Portable, ChecksumIsa::Avx2}) {
+    if (net::checksumIsaSupported(isa)) {
+      out.push_back(isa);
+    }
+  }
+  return out;
+}
+
+// The best supported kernel is the one checksumAdd uses for long inputs.
+TEST(ChecksumKernels, ActiveIsBestSupported) {
+  EXPECT_EQ(net::activeChecksumIsa(), net::checksumIsaSupported(ChecksumIsa::Avx2)
+                                          ? ChecksumIsa::Avx2
+                                          : ChecksumIsa::Portable);
+  if (!net::checksumIsaSupported(ChecksumIsa::Avx2)) {
+    GTEST_SKIP() << "no AVX2 on this CPU: only the portable kernel is tested";
+  }
+}
+
+// setChecksumIsa switches the kernel behind checksumAdd; the result does not change.
+TEST(ChecksumKernels, SetChecksumIsaKeepsResults) {
+  std::vector<uint8_t> data(1082);
+  for (size_t i = 0; i < data.size(); ++i) {
+    data[i] = static_cast<uint8_t>(i * 131 + 7);
+  }
+  const ChecksumIsa before = net::activeChecksumIsa();
+  const uint64_t expected = net::checksumAddPortable(data.data(), data.size(), 3);
+  for (ChecksumIsa isa : supportedKernels()) {
+    ASSERT_TRUE(net::setChecksumIsa(isa));
+    EXPECT_EQ(net::activeChecksumIsa(), isa);
+    EXPECT_EQ(net::checksumAdd(data.data(), data.size(), 3), expected)
+        << net::checksumIsaName(isa);
+  }
+  if (!net::checksumIsaSupported(ChecksumIsa::Avx2)) {
+    EXPECT_FALSE(net::setChecksumIsa(ChecksumIsa::Avx2));
+  }
+  ASSERT_TRUE(net::setChecksumIsa(before));
+}
+
+// Known vectors, each through every kernel and checksumAdd: a table of description, input,
+// running sum in, expected folded checksum.
+TEST(ChecksumKernels, KnownVectors) {
+  struct Row {
+    const char* description;
+    std::vector<uint8_t> input;
+    uint64_t sum;
+    uint16_t folded;
+  };
+  const std::vector<Row> rows = {
+      // RFC 1071 §3: the sum of 0001 f203 f4f5 f6f7 is ddf2, the checksum its complement.
+      {"RFC 1071 example", {0x00, 0x01, 0xF2, 0x03, 0xF4, 0xF5, 0xF6, 0xF7}, 0, 0x220D},
+      {"RFC 1071 example, odd", {0x00, 0x01, 0xF2, 0x03, 0xF4, 0xF5, 0xF6}, 0, 0x2304},
+      {"IPv4 header", {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+                       0x00, 0x00, 0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7}, 0, 0xB861},
+      {"empty", {}, 0, 0xFFFF},
+      {"empty with running sum", {}, 0x1234, 0xEDCB},
+      {"one byte is the high half", {0xAB}, 0, 0x54FF},
+      {"all ones sums to negative zero", std::vector<uint8_t>(64, 0xFF), 0, 0x0000},
+      {"all zero", std::vector<uint8_t>(1500, 0x00), 0, 0xFFFF},
+      {"carry wraps around", std::vector<uint8_t>(2000, 0xFF), 7, 0xFFF8},
+  };
+  for (const Row& row : rows) {
+    const uint8_t* data = row.input.data();
+    EXPECT_EQ(net::checksumFold(reference(data, row.input.size(), row.sum)), row.folded)
+        << row.description << ": the reference";
+    EXPECT_EQ(net::checksumFold(net::checksumAdd(data, row.input.size(), row.sum)), row.folded)
+        << row.description << ": checksumAdd";
+    for (ChecksumIsa isa : supportedKernels()) {
+      EXPECT_EQ(net::checksumFold(net::checksumAddWith(isa, data, row.input.size(), row.sum)),
+                row.folded)
+          << row.description << ": " << net::checksumIsaName(isa);
+    }
+  }
+}
+
+// Every kernel returns exactly the portable kernel's value (not only the same folded
+// checksum) and folds like the reference, for every length 0..2100 at every offset 0..31 of
+// random data, with a running sum in.
+TEST(ChecksumKernels, AgreeOnEveryLengthAndOffset) {
+  std::mt19937_64 random(1071);
+  std::vector<uint8_t> buffer(2100 + 32);
+  for (uint8_t& b : buffer) {
+    b = static_cast<uint8_t>(random());
+  }
+  const std::vector<ChecksumIsa> kernels = supportedKernels();
+  size_t mismatches = 0;
+  for (size_t offset = 0; offset < 32; ++offset) {
+    for (size_t length = 0; length <= 2100; ++length) {
+      const uint8_t* data = buffer.data() + offset;
+      const uint64_t sum = (offset * 2101 + length) & 0xFFFFF;
+      const uint64_t portable = net::checksumAddPortable(data, length, sum);
+      const uint16_t expected = net::checksumFold(reference(data, length, sum));
+      bool ok = net::checksumFold(portable) == expected &&
+                net::checksumAdd(data, length, sum) == portable;
+      for (ChecksumIsa isa : kernels) {
+        ok = ok && net::checksumAddWith(isa, data, length, sum) == portable;
+      }
+      if (!ok && ++mismatches <= 10) {
+        ADD_FAILURE() << "offset " << offset << " length " << length;
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0u);
+}
+
+// Runs of 0xFF and 0x00 stress the carries: the kernels still agree with the reference.
+TEST(ChecksumKernels, ExtremeBytes) {
+  for (uint8_t fill : {uint8_t{0x00}, uint8_t{0xFF}, uint8_t{0x80}, uint8_t{0x01}}) {
+    std::vector<uint8_t> data(4099, fill);
+    for (size_t length : {0u, 1u, 31u, 32u, 63u, 64u, 127u, 128u, 129u, 1082u, 4099u}) {
+      const uint16_t expected = net::checksumFold(reference(data.data(), length, 0));
+      for (ChecksumIsa isa : supportedKernels()) {
+        EXPECT_EQ(net::checksumFold(net::checksumAddWith(isa, data.data(), length, 0)), expected)
+            << net::checksumIsaName(isa) << " fill " << int{fill} << " length " << length;
+      }
+    }
+  }
+}
+
+// The kernels read only [data, data + length): a chunk ending at the last byte of a vector
+// sized exactly to it stays clean under ASan for every short length.
+TEST(ChecksumKernels, ReadsNothingPastTheEnd) {
+  for (size_t length = 0; length <= 160; ++length) {
+    const std::vector<uint8_t> exact(length, 0x5A);
+    const uint16_t expected = net::checksumFold(reference(exact.data(), length, 0));
+    for (ChecksumIsa isa : supportedKernels()) {
+      EXPECT_EQ(net::checksumFold(net::checksumAddWith(isa, exact.data(), length, 0)), expected)
+          << net::checksumIsaName(isa) << " length " << length;
+    }
+  }
+}
+
+// pseudoHeaderSum folds like the pseudo-header written out and summed by the reference
+// (RFC 768 for IPv4, RFC 8200 §8.1 for IPv6), with the length and protocol below and above
+// 16 bits.
+TEST(ChecksumKernels, PseudoHeaderSumMatchesReference) {
+  const auto ip = [](std::string_view text) { return net::IpAddress::parse(text).value(); };
+  const struct {
+    const char* source;
+    const char* destination;
+    uint8_t protocol;
+    uint32_t length;
+  } rows[] = {
+      {"198.18.0.2", "198.18.0.1", 17, 1090},
+      {"255.255.255.255", "255.255.255.255", 17, 65535},
+      {"0.0.0.0", "0.0.0.0", 17, 8},
+      {"2001:db8::2", "2001:db8::1", 17, 1090},
+      {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::1", 58, 70000},
+  };
+  for (const auto& row : rows) {
+    const net::IpAddress s = ip(row.source);
+    const net::IpAddress d = ip(row.destination);
+    std::vector<uint8_t> header(s.bytes, s.bytes + s.size());
+    header.insert(header.end(), d.bytes, d.bytes + d.size());
+    if (s.isV4()) {
+      header.insert(header.end(), {0, row.protocol, static_cast<uint8_t>(row.length >> 8),
+                                   static_cast<uint8_t>(row.length)});
+    } else {
+      header.insert(header.end(), {static_cast<uint8_t>(row.length >> 24),
+                                   static_cast<uint8_t>(row.length >> 16),
+                                   static_cast<uint8_t>(row.length >> 8),
+                                   static_cast<uint8_t>(row.length), 0, 0, 0, row.protocol});
+    }
+    EXPECT_EQ(net::checksumFold(net::pseudoHeaderSum(s, d, row.protocol, row.length)),
+              net::checksumFold(reference(header.data(), header.size(), 0)))
+        << row.source << " -> " << row.destination;
+  }
+}
+
+}  // namespace
+}  // namespace sipshield
