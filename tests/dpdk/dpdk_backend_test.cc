@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
 #include <rte_ip.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -36,13 +40,16 @@ std::string corpus(const std::string& name) {
 // Rig is one backend on one ring port, driven by the test thread (no worker threads).
 class Rig {
  public:
-  explicit Rig(io::DpdkBackendConfig overrides = {}, uint16_t vlan = 0)
+  // `tap`: give the port an exception path to the kernel through a TAP of that name.
+  explicit Rig(io::DpdkBackendConfig overrides = {}, uint16_t vlan = 0, std::string tap = "")
       : eal_(ealReady()), port_("rig"), world_(kBackends, {kListen, kListen6}) {
     if (!eal_ || !port_.ok()) {
       return;
     }
     io::DpdkBackendConfig config = overrides;
     config.ports = {io::DpdkPort{port_.name(), vlan}};
+    config.ports[0].exception_tap = !tap.empty();
+    config.ports[0].exception_name = tap;
     config.addresses = {*io::parseDpdkAddress("198.18.0.1/16"),
                         *io::parseDpdkAddress("2001:db8::1/64")};
     config.listen = {kListen, kListen6};
@@ -450,6 +457,99 @@ TEST(DpdkBackend, ReassemblesAndFragments) {
   EXPECT_EQ(rig.counter(DpdkCounter::FragmentsReceived), frames.size());
   EXPECT_EQ(rig.counter(DpdkCounter::FragmentsSent), got[0].frames);
   EXPECT_EQ(rig.counter(DpdkCounter::TxCopied), 1u);  // reassembled: no single mbuf to reuse
+}
+
+// A fragmented datagram that is not SIP for us (another port: a big DNS or probe answer to
+// the host) is reassembled and handed on whole, to the exception path when the port has one
+// (here none: counted and freed). Every fragment mbuf goes back to its pool: the chain is
+// owned exactly once whichever way it goes.
+TEST(DpdkBackend, ReassembledNonSipGoesToTheKernelPath) {
+  Rig rig;
+  REQUIRE_RIG(rig);
+  rig.learnNeighbours();
+  const unsigned available = rte_mempool_avail_count(rig.port().pool());
+  const std::string payload(3000, 'd');
+  std::vector<Bytes> frames;
+  for (const Bytes& f : fragmentsV4(ipUdp(kClient, ep("198.18.0.1:5353"), payload, 778), 1500)) {
+    frames.push_back(ethernet(rig.mac(), kClientMac, net::kEtherTypeIpv4, f));
+  }
+  ASSERT_GE(frames.size(), 3u);
+  EXPECT_TRUE(rig.run(frames).empty());
+  EXPECT_EQ(rig.counter(DpdkCounter::Reassembled), 1u);
+  EXPECT_EQ(rig.counter(DpdkCounter::NotForFastPath), 1u);
+  EXPECT_EQ(rig.counter(DpdkCounter::Datagrams), 0u);
+  EXPECT_EQ(rte_mempool_avail_count(rig.port().pool()), available);
+}
+
+// PrivateNetns moves the calling thread into a new network namespace (the DPDK calls of a
+// Rig run on it: spawn_threads is off) and back when it goes out of scope, so a TAP the test
+// creates and the addresses it sets live only there.
+class PrivateNetns {
+ public:
+  PrivateNetns() : original_(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    entered_ = original_ >= 0 && ::unshare(CLONE_NEWNET) == 0;
+  }
+  ~PrivateNetns() {
+    if (entered_) {
+      (void)::setns(original_, CLONE_NEWNET);
+    }
+    if (original_ >= 0) {
+      ::close(original_);
+    }
+  }
+  [[nodiscard]] bool entered() const { return entered_; }
+
+ private:
+  int original_;
+  bool entered_ = false;
+};
+
+// The same with an exception path, in a network namespace of the test's own: the kernel
+// behind the TAP gets the reassembled datagram whole and a socket there reads all of it.
+TEST(DpdkBackend, ReassembledNonSipReachesAKernelSocket) {
+  if (::access("/dev/net/tun", R_OK | W_OK) != 0) {
+    GTEST_SKIP() << "/dev/net/tun is missing: no TAP exception path here";
+  }
+  PrivateNetns netns;
+  if (!netns.entered()) {
+    GTEST_SKIP() << "cannot create a network namespace (needs CAP_SYS_ADMIN)";
+  }
+  const std::string tap = "sstfrag" + std::to_string(::getpid() % 10000);
+  int socket_fd = -1;
+  {
+    Rig rig({}, 0, tap);
+    REQUIRE_RIG(rig);
+    ASSERT_EQ(std::system(("ip link set lo up && ip addr add 198.18.0.1/16 dev " + tap +
+                           " && ip link set " + tap + " up").c_str()),
+              0);
+    socket_fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_storage address{};
+    const socklen_t length = ep("198.18.0.1:5353").toSockaddr(address);
+    ASSERT_EQ(::bind(socket_fd, reinterpret_cast<sockaddr*>(&address), length), 0);
+    const std::string payload = "fragmented to the kernel " + std::string(2975, 'k');
+    std::vector<Bytes> frames;
+    for (const Bytes& f :
+         fragmentsV4(ipUdp(kClient, ep("198.18.0.1:5353"), payload, 779), 1500)) {
+      frames.push_back(ethernet(rig.mac(), kClientMac, net::kEtherTypeIpv4, f));
+    }
+    ASSERT_GE(frames.size(), 3u);
+    (void)rig.run(frames);
+    std::string got(65536, '\0');
+    ssize_t n = -1;
+    for (int i = 0; i < 100 && n < 0; ++i) {
+      n = ::recv(socket_fd, got.data(), got.size(), 0);
+      if (n < 0) {
+        (void)rig.run({});  // keep polling: the TAP's queue is flushed by the worker
+        ::usleep(10000);
+      }
+    }
+    ::close(socket_fd);
+    ASSERT_EQ(n, static_cast<ssize_t>(payload.size()));
+    got.resize(static_cast<size_t>(n));
+    EXPECT_EQ(got, payload);
+    EXPECT_EQ(rig.counter(DpdkCounter::Reassembled), 1u);
+    EXPECT_EQ(rig.counter(DpdkCounter::ToKernel), 3u) << "in fragments that fit the TAP";
+  }
 }
 
 // An unknown next hop is resolved by ARP: the datagram waits, the ARP request goes out, the

@@ -2,7 +2,9 @@
 // messages, the shared neighbour table) and the [dpdk] config interpretation. No DPDK I/O.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "src/io/dpdk/dpdk_config.h"
 #include "src/io/dpdk/dpdk_layout.h"
@@ -10,6 +12,7 @@
 #include "src/net/frame.h"
 #include "src/net/neighbour_discovery.h"
 #include "src/net/neighbour_table.h"
+#include "src/net/refragment.h"
 
 namespace sipshield {
 namespace {
@@ -100,6 +103,121 @@ TEST(Frame, ParseEthernet) {
 }
 
 // ARP round trip; malformed hardware/protocol types are refused.
+// A whole UDP packet of `payload_bytes` in an Ethernet frame, IPv4 or IPv6.
+std::vector<uint8_t> udpFrame(bool v4, size_t payload_bytes) {
+  const net::IpAddress from = ip(v4 ? "198.18.0.2" : "2001:db8::2");
+  const net::IpAddress to = ip(v4 ? "198.18.0.1" : "2001:db8::1");
+  std::vector<uint8_t> payload(payload_bytes);
+  for (size_t i = 0; i < payload.size(); ++i) {
+    payload[i] = static_cast<uint8_t>(i * 7 + 3);
+  }
+  const uint32_t l3 = v4 ? net::kIpv4HeaderBytes : net::kIpv6HeaderBytes;
+  std::vector<uint8_t> frame(14 + l3 + 8 + payload.size());
+  (void)net::writeEthernet(frame.data(), net::MacAddress{{2, 0, 0, 0, 0, 1}},
+                           net::MacAddress{{2, 0, 0, 0, 0, 2}}, 0,
+                           v4 ? net::kEtherTypeIpv4 : net::kEtherTypeIpv6);
+  const auto udp_length = static_cast<uint16_t>(8 + payload.size());
+  if (v4) {
+    net::Ipv4Fields fields;
+    fields.source = from.bytes;
+    fields.destination = to.bytes;
+    fields.payload_length = udp_length;
+    fields.id = 0x4242;
+    (void)net::writeIpv4(frame.data() + 14, fields);
+  } else {
+    (void)net::writeIpv6(frame.data() + 14, from.bytes, to.bytes, net::kIpProtoUdp, 64,
+                         udp_length);
+  }
+  (void)net::writeUdp(frame.data() + 14 + l3, from, 5070, to, 5353, payload.data(),
+                      static_cast<uint32_t>(payload.size()));
+  std::copy(payload.begin(), payload.end(), frame.begin() + 14 + l3 + 8);
+  return frame;
+}
+
+// A reassembled packet too big for the TAP is cut into fragments of at most the MTU that put
+// back together (by offset) give the original IP payload; IPv4 keeps its identification and
+// gets valid header checksums, IPv6 gets fragment headers naming UDP; a packet that fits is
+// copied as it is.
+TEST(Refragment, FragmentsPutBackTogetherGiveThePacket) {
+  for (bool v4 : {true, false}) {
+    for (size_t bytes : {100u, 1452u, 3000u, 9000u}) {
+      SCOPED_TRACE((v4 ? "IPv4 " : "IPv6 ") + std::to_string(bytes));
+      const std::vector<uint8_t> frame = udpFrame(v4, bytes);
+      const uint32_t l3 = v4 ? net::kIpv4HeaderBytes : net::kIpv6HeaderBytes;
+      net::FragmentPlan plan;
+      ASSERT_TRUE(net::planFragments(frame.data(), static_cast<uint32_t>(frame.size()), 14,
+                                     1500, plan));
+      const size_t ip_payload = frame.size() - 14 - l3;
+      EXPECT_EQ(plan.count, l3 + ip_payload <= 1500 ? 1u : (ip_payload + plan.chunk - 1) /
+                                                              plan.chunk);
+      std::vector<uint8_t> rebuilt(ip_payload, 0xEE);
+      size_t covered = 0;
+      for (uint32_t i = 0; i < plan.count; ++i) {
+        std::vector<uint8_t> out(net::fragmentFrameBytes(plan, i));
+        net::writeFragment(frame.data(), plan, i, 0xABCD1234, out.data());
+        ASSERT_LE(out.size() - 14, 1500u);
+        EXPECT_TRUE(std::equal(out.begin(), out.begin() + 14, frame.begin()));  // L2 kept
+        const uint8_t* ip6 = out.data() + 14;
+        uint32_t offset = 0;
+        bool more = false;
+        const uint8_t* data = nullptr;
+        size_t length = 0;
+        if (plan.count == 1) {
+          EXPECT_EQ(out, frame);
+          data = ip6 + l3;
+          length = out.size() - 14 - l3;
+        } else if (v4) {
+          EXPECT_EQ(net::ipv4HeaderChecksum(ip6, l3), 0) << "a valid header sums to zero";
+          EXPECT_EQ(net::load16(ip6 + 4), 0x4242);
+          const uint16_t flags = net::load16(ip6 + 6);
+          offset = (flags & 0x1FFFu) * 8u;
+          more = (flags & 0x2000u) != 0;
+          length = net::load16(ip6 + 2) - l3;
+          data = ip6 + l3;
+          EXPECT_EQ(length + l3 + 14, out.size());
+        } else {
+          EXPECT_EQ(ip6[6], net::kIpProtoFragment);
+          const uint8_t* fragment = ip6 + l3;
+          EXPECT_EQ(fragment[0], net::kIpProtoUdp);
+          const uint16_t word = net::load16(fragment + 2);
+          offset = word & 0xFFF8u;
+          more = (word & 1u) != 0;
+          EXPECT_EQ(net::load16(fragment + 4), 0xABCD);
+          EXPECT_EQ(net::load16(fragment + 6), 0x1234);
+          length = net::load16(ip6 + 4) - 8u;
+          data = fragment + 8;
+        }
+        EXPECT_EQ(more, i + 1 < plan.count);
+        ASSERT_LE(offset + length, rebuilt.size());
+        std::copy(data, data + length, rebuilt.begin() + offset);
+        covered += length;
+      }
+      EXPECT_EQ(covered, ip_payload);
+      EXPECT_TRUE(std::equal(rebuilt.begin(), rebuilt.end(), frame.begin() + 14 + l3));
+    }
+  }
+}
+
+// What cannot be cut: a fragment, an IPv6 hop-by-hop header, an MTU below the minimum, a
+// length field past the bytes, something that is not IP.
+TEST(Refragment, RefusesWhatItCannotCut) {
+  net::FragmentPlan plan;
+  std::vector<uint8_t> v4 = udpFrame(true, 3000);
+  EXPECT_FALSE(net::planFragments(v4.data(), static_cast<uint32_t>(v4.size()), 14, 60, plan));
+  EXPECT_FALSE(net::planFragments(v4.data(), static_cast<uint32_t>(v4.size()) - 1, 14, 1500,
+                                  plan));
+  std::vector<uint8_t> fragment = v4;
+  net::store16(fragment.data() + 14 + 6, 0x2000);
+  EXPECT_FALSE(net::planFragments(fragment.data(), static_cast<uint32_t>(fragment.size()), 14,
+                                  1500, plan));
+  std::vector<uint8_t> v6 = udpFrame(false, 3000);
+  EXPECT_FALSE(net::planFragments(v6.data(), static_cast<uint32_t>(v6.size()), 14, 1000, plan));
+  v6[14 + 6] = 0;  // hop-by-hop
+  EXPECT_FALSE(net::planFragments(v6.data(), static_cast<uint32_t>(v6.size()), 14, 1500, plan));
+  v6[14] = 0x50;  // version 5
+  EXPECT_FALSE(net::planFragments(v6.data(), static_cast<uint32_t>(v6.size()), 14, 1500, plan));
+}
+
 TEST(NeighbourDiscovery, ArpRoundTrip) {
   net::ArpMessage m;
   m.op = net::kArpRequest;

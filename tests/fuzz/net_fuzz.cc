@@ -1,6 +1,7 @@
 // libFuzzer target: what the DPDK backend and the capture reader decode from the wire before
 // SIP is reached — Ethernet/VLAN/IPv4/IPv6/UDP for every link type, ARP, ICMP and ICMPv6 echo,
-// IPv6 neighbour discovery — and the address literals of routing and config. Any verdict is
+// IPv6 neighbour discovery, cutting reassembled packets for the kernel — and the address
+// literals of routing and config. Any verdict is
 // fine; a crash, a sanitizer report, a span outside the input or a reply that does not
 // round-trip is a bug.
 #include <cstddef>
@@ -14,6 +15,7 @@
 #include "src/net/endpoint.h"
 #include "src/net/frame.h"
 #include "src/net/neighbour_discovery.h"
+#include "src/net/refragment.h"
 #include "src/net/udp_decode.h"
 
 using namespace sipshield::net;
@@ -91,6 +93,32 @@ void neighbourRoundTrip(const uint8_t* icmp, uint32_t size) {
         std::memcmp(again.link_address.bytes, message.link_address.bytes, 6) == 0);
 }
 
+// refragment cuts whatever parses as an IP packet behind Ethernet to a few MTUs, into
+// exact-size buffers: every fragment stays within its frame size, and together they carry
+// the whole IP payload once.
+void refragment(const uint8_t* frame, uint32_t size) {
+  L2Frame l2;
+  if (!parseEthernet(frame, size, l2)) {
+    return;
+  }
+  for (uint32_t mtu : {68u, 576u, 1280u, 1500u}) {
+    FragmentPlan plan;
+    if (!planFragments(frame, size, l2.l3_offset, mtu, plan)) {
+      continue;
+    }
+    check(plan.count >= 1 && plan.count <= 65535 / 8 + 1);
+    uint64_t carried = 0;
+    for (uint32_t i = 0; i < plan.count; ++i) {
+      std::vector<uint8_t> out(fragmentFrameBytes(plan, i));
+      writeFragment(frame, plan, i, 0x01020304, out.data());
+      check(plan.count == 1 || out.size() - plan.l2_length <= mtu);
+      carried += out.size() - plan.l2_length - plan.l3_header -
+                 (plan.count > 1 && !plan.v4 ? 8u : 0u);
+    }
+    check(carried == plan.payload);
+  }
+}
+
 void addressLiterals(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size < 128 ? size : 128);
   if (const auto ip = IpAddress::parse(text)) {
@@ -119,6 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   arpRoundTrip(copy.data(), length);
   echoReplies(copy.data(), length);
   neighbourRoundTrip(copy.data(), length);
+  refragment(copy.data(), length);
   addressLiterals(copy.data(), size);
   return 0;
 }

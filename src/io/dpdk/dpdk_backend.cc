@@ -284,6 +284,13 @@ Status DpdkBackend::startPorts() {
         return tap.status();
       }
       port.exception_port_id = *tap;
+      uint16_t tap_mtu = 0;
+      if (rte_eth_dev_get_mtu(*tap, &tap_mtu) == 0 && tap_mtu >= 68) {
+        port.exception_mtu = tap_mtu;
+      }
+      rte_ether_addr tap_mac{};
+      (void)rte_eth_macaddr_get(*tap, &tap_mac);
+      std::memcpy(port.exception_mac.bytes, tap_mac.addr_bytes, 6);
     }
     port.gateway = spec.gateway;
     port.gateway6 = spec.gateway6;

@@ -23,6 +23,12 @@ struct DpdkPortLayout {
   // exception_port_id is the TAP port (DpdkPort::exception_tap) that leads to the kernel, with
   // one queue per worker like the port itself; -1 = none.
   int32_t exception_port_id = -1;
+  // exception_mtu is the TAP's MTU: it drops larger frames, so reassembled packets for the
+  // kernel are fragmented to it again.
+  uint32_t exception_mtu = 1500;
+  // exception_mac is the TAP's MAC (the port's, when that is a valid unicast address): frames
+  // the backend builds for the kernel are addressed to it.
+  net::MacAddress exception_mac;
 };
 
 // DpdkLayout is the backend's L2/L3 picture: ports, the addresses we own and the SIP listen

@@ -13,6 +13,7 @@
 
 #include "src/net/checksum.h"
 #include "src/net/neighbour_discovery.h"
+#include "src/net/refragment.h"
 #include "src/net/udp_decode.h"
 
 namespace sipshield::io {
@@ -137,10 +138,28 @@ void DpdkWorker::enqueueTx(uint32_t port_index, rte_mbuf* frame) {
 }
 
 void DpdkWorker::toKernelOrFree(uint32_t port_index, rte_mbuf* mbuf) {
-  if (layout_.ports[port_index].exception_port_id < 0) {
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  if (port.exception_port_id < 0) {
     rte_pktmbuf_free(mbuf);
     return;
   }
+  // The TAP drops frames above its MTU: a packet the host kernel of an af_packet peer
+  // reassembled (or a jumbo one) goes in fragments the kernel reassembles.
+  if (mbuf->nb_segs == 1 &&
+      mbuf->data_len > net::kEthernetHeaderBytes + port.exception_mtu) {
+    const auto* frame = rte_pktmbuf_mtod(mbuf, const uint8_t*);
+    net::L2Frame l2;
+    if (net::parseEthernet(frame, mbuf->data_len, l2) &&
+        mbuf->data_len - l2.l3_offset > port.exception_mtu) {
+      toKernelInFragments(port_index, frame, mbuf->data_len);
+      rte_pktmbuf_free(mbuf);
+      return;
+    }
+  }
+  enqueueToKernel(port_index, mbuf);
+}
+
+void DpdkWorker::enqueueToKernel(uint32_t port_index, rte_mbuf* mbuf) {
   PortTx& tap = exception_tx_[port_index];
   if (tap.count == tap.frames.size()) {
     flushTx();
@@ -570,11 +589,40 @@ void DpdkWorker::reassembled(uint32_t /*port_index*/, rte_mbuf* whole) {
     length += segment->data_len;
   }
   rte_pktmbuf_free(whole);
-  acceptUdp(out, length, nullptr, false);
+  acceptUdp(out, length, nullptr, false, true);
+}
+
+void DpdkWorker::toKernelInFragments(uint32_t port_index, const uint8_t* frame,
+                                     uint32_t size) {
+  const DpdkPortLayout& port = layout_.ports[port_index];
+  net::L2Frame l2;
+  net::FragmentPlan plan;
+  if (port.exception_port_id < 0 || !net::parseEthernet(frame, size, l2) ||
+      !net::planFragments(frame, size, l2.l3_offset, port.exception_mtu, plan) ||
+      plan.count > std::size(frames_)) {
+    return;  // no kernel path, or nothing a kernel would take: counted by the caller
+  }
+  const uint32_t ident = (static_cast<uint32_t>(queue_) << 16) | ip_id_++;
+  for (uint32_t i = 0; i < plan.count; ++i) {
+    rte_mbuf* mbuf = allocFrame();
+    auto* data = mbuf == nullptr ? nullptr
+                                 : reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
+                                       mbuf, static_cast<uint16_t>(net::fragmentFrameBytes(plan, i))));
+    if (data == nullptr) {
+      if (mbuf != nullptr) {
+        rte_pktmbuf_free(mbuf);
+      }
+      counters_.add(DpdkCounter::SendErrors);
+      return;
+    }
+    net::writeFragment(frame, plan, i, ident, data);
+    std::memcpy(data, port.exception_mac.bytes, 6);
+    enqueueToKernel(port_index, mbuf);
+  }
 }
 
 void DpdkWorker::acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold,
-                           bool checksum_known_good) {
+                           bool checksum_known_good, bool reassembled) {
   net::UdpDatagram datagram;
   const net::DecodeStatus status = net::decodeUdp(net::LinkType::Ethernet, frame, size, datagram);
   DpdkCounter verdict = DpdkCounter::Count;
@@ -612,6 +660,11 @@ void DpdkWorker::acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold,
       toKernelOrFree(rx_port_, hold);  // TCP, other UDP ports, other protocols to our IP
     } else if (hold != nullptr) {
       rte_pktmbuf_free(hold);
+    }
+    if (reassembled && verdict == DpdkCounter::NotForFastPath) {
+      // Not SIP for us (a big probe answer, a DNS answer to the host, a large ping): the
+      // kernel reassembles it again from fragments that fit the TAP.
+      toKernelInFragments(rx_port_, frame, size);
     }
     return;
   }

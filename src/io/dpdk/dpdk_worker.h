@@ -81,7 +81,14 @@ class DpdkWorker {
   void receiveIcmpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset, uint64_t now_ms);
   // acceptUdp decodes the frame (or a reassembled copy) and appends an RxPacket when it is SIP
   // for one of our listen endpoints. `hold` is freed after the burst.
-  void acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold, bool checksum_known_good);
+  // `reassembled`: `frame` is a reassembled copy (hold null); when it is not for the fast
+  // path the kernel gets it in fragments (toKernelInFragments).
+  void acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold, bool checksum_known_good,
+                 bool reassembled = false);
+  // toKernelInFragments hands the whole IP packet in `frame` (a copy: the caller keeps it) to
+  // port `port_index`'s exception path, cut to the TAP's MTU (net::planFragments); nothing
+  // when the port has none or the packet cannot be cut.
+  void toKernelInFragments(uint32_t port_index, const uint8_t* frame, uint32_t size);
   void reassembled(uint32_t port_index, rte_mbuf* whole);
 
   void transmitBatch(TxBatch& tx, uint64_t now_ms);
@@ -99,8 +106,11 @@ class DpdkWorker {
                     uint32_t payload_length);
   void releaseHeld();
   // toKernelOrFree hands a frame that is not for the fast path to port `port_index`'s TAP
-  // (exception path), or frees it when the port has none.
+  // (exception path; in fragments when it exceeds the TAP's MTU), or frees it when the port
+  // has none.
   void toKernelOrFree(uint32_t port_index, rte_mbuf* mbuf);
+  // enqueueToKernel queues `mbuf` for the TAP as it is (flushed with the burst).
+  void enqueueToKernel(uint32_t port_index, rte_mbuf* mbuf);
   // frame builds the frames of one datagram into frames_[0..n) and returns n (0 on failure).
   uint32_t buildFrames(uint32_t port_index, const net::Endpoint& source, const TxPacket& packet);
   void sendOrWait(uint32_t port_index, const net::IpAddress& next_hop, rte_mbuf* frame,
