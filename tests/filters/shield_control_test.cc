@@ -56,12 +56,7 @@ ban_seconds = 60
 class Daemonish {
  public:
   explicit Daemonish(const std::string& shield_toml = kShield) {
-    auto config = parseConfig(
-        "[server]\nlisten = [\"192.0.2.10:5060\"]\n"
-        "[balancer]\nsecret = \"00112233445566778899aabbccddeeff\"\n[[backend]]\nname = \"b0\"\n"
-        "address = \"10.0.0.1:5060\"\n" + shield_toml, "test.toml");
-    EXPECT_TRUE(config.isOk()) << config.status().toString();
-    config_ = std::move(config.value());
+    config_ = configWith(shield_toml);
     (void)pool_.addBackend({"b0", "10.0.0.1:5060", 1});
     locals_ = buildLocals(config_.server, config_.server.listen);
     signer_ = makeBranchSigner(config_.balancer).value();
@@ -128,14 +123,19 @@ class Daemonish {
     return shared;
   }
 
-  // reload replaces the [shield] part of the config and publishes it, as Daemon::reload.
-  void reload(const std::string& shield_toml) {
+  // configWith is the test's daemon config with `shield_toml` as its [shield] part.
+  static Config configWith(const std::string& shield_toml) {
     auto config = parseConfig(
         "[server]\nlisten = [\"192.0.2.10:5060\"]\n"
         "[balancer]\nsecret = \"00112233445566778899aabbccddeeff\"\n[[backend]]\nname = \"b0\"\n"
         "address = \"10.0.0.1:5060\"\n" + shield_toml, "test.toml");
-    ASSERT_TRUE(config.isOk()) << config.status().toString();
-    config_ = std::move(config.value());
+    EXPECT_TRUE(config.isOk()) << config.status().toString();
+    return config.isOk() ? std::move(config.value()) : Config{};
+  }
+
+  // reload replaces the [shield] part of the config and publishes it, as Daemon::reload.
+  void reload(const std::string& shield_toml) {
+    config_ = configWith(shield_toml);
     publish();
   }
 
