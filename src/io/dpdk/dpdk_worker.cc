@@ -599,7 +599,7 @@ void DpdkWorker::toKernelInFragments(uint32_t port_index, const uint8_t* frame,
   net::FragmentPlan plan;
   if (port.exception_port_id < 0 || !net::parseEthernet(frame, size, l2) ||
       !net::planFragments(frame, size, l2.l3_offset, port.exception_mtu, plan) ||
-      plan.count > std::size(frames_)) {
+      plan.count > kMaxKernelFragments) {
     return;  // no kernel path, or nothing a kernel would take: counted by the caller
   }
   const uint32_t ident = (static_cast<uint32_t>(queue_) << 16) | ip_id_++;

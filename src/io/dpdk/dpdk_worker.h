@@ -152,6 +152,9 @@ class DpdkWorker {
   std::vector<Waiting> waiting_;
   uint32_t waiting_count_ = 0;
   rte_mbuf* frames_[64];  // one datagram's fragments
+  // A packet for the kernel is cut into at most this many fragments (64 kB at a 1,280-byte
+  // TAP MTU fits; a tiny MTU that would need more is refused).
+  static constexpr uint32_t kMaxKernelFragments = 64;
   uint16_t ip_id_ = 0;
   uint64_t last_idle_ns_ = 0;
 
