@@ -9,6 +9,7 @@
 // by the MAC the balancer would have written (same length only), so responses get past the
 // spoof check into routing. The rest is the datagram. Seeds (tests/fuzz/corpus/pipeline) are
 // the scan seeds behind mode bytes 00, 01, 03, 05 (requests) and 0c, 0d (signed responses).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -184,7 +185,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr uint16_t kHeadroom = 128;
   constexpr uint16_t kTailroom = 64;
   std::vector<uint8_t> buffer(kHeadroom + message.size() + kTailroom, 0);
-  std::memcpy(buffer.data() + kHeadroom, message.data(), message.size());
+  std::copy(message.begin(), message.end(), buffer.begin() + kHeadroom);
   RxPacket packet;
   packet.data = buffer.data() + kHeadroom;
   packet.length = static_cast<uint32_t>(message.size());
@@ -223,9 +224,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       sum += out.data[i];
     }
   }
-  // Every datagram sent is a SIP message our own scanner accepts.
+  // Every datagram sent is a SIP message our own scanner accepts (with room for the header
+  // lines the balancer adds to a message that had all the default capacity).
   for (const TxPacket& out : world.tx.ready()) {
-    parser::ParsedMessage<parser::kDefaultHeaderCapacity> parsed;
+    static parser::ParsedMessage<2 * parser::kDefaultHeaderCapacity> parsed;
     const parser::ScanResult verdict = parser::scan(parser::ByteView(out.data, out.length),
                                                     parsed.message);
     if (verdict.status != parser::ScanStatus::Complete) {
