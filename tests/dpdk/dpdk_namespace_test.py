@@ -272,7 +272,8 @@ def test_calls_arp_and_ping(workdir, binary):
             shield = None
             counters = report["counters"]
             check(counters["forwarded_requests"] >= 3 * calls, f"counters {counters}")
-            check(counters["forwarded_responses"] >= 3 * calls, f"counters {counters}")
+            # Two responses per call through the balancer: the 200 to the INVITE and to the BYE.
+            check(counters["forwarded_responses"] >= 2 * calls, f"counters {counters}")
             # Requests and responses were rewritten in the mbufs they arrived in.
             dpdk = dict(re.findall(r"(\w+)=(\d+)",
                                    re.search(r"dpdk_counters.*", events).group(0)))
