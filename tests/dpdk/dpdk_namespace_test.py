@@ -261,7 +261,7 @@ def test_calls_arp_and_ping(workdir, binary):
             procs.append(uac)
             uac.wait(90)
             check(uac.successful() == calls and uac.failed() == 0,
-                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}")
+                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}; {uac.errors()}")
             a, b = procs[0].call_ids(), procs[1].call_ids()
             check(a and b, f"both backends must take calls: a={len(a)} b={len(b)}")
             check(not (a & b), "a call reached both backends")
@@ -582,7 +582,7 @@ def test_two_workers(workdir, binary):
             procs.append(uac)
             uac.wait(90)
             check(uac.successful() == calls and uac.failed() == 0,
-                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}")
+                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}; {uac.errors()}")
             a, b = procs[0].call_ids(), procs[1].call_ids()
             check(a and b, f"both backends must take calls: a={len(a)} b={len(b)}")
             check(not (a & b), "a call reached both backends")

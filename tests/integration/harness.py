@@ -83,6 +83,38 @@ class Sipp:
     def failed(self):
         return int(self.stats().get("FailedCall(C)", "0") or 0)
 
+    def errors(self, limit=3, mentioning=()):
+        """The first `limit` events of sipp's -trace_err log that end or disturb a call (aborts,
+        unexpected messages, timeouts), one line each, so that a failure message read in CI
+        output says why calls failed. Answered OPTIONS and late retransmissions of calls that
+        already succeeded are left out: sipp logs them, but they fail nothing. With
+        `mentioning`, only events that name one of those strings (Call-IDs) count."""
+        events = []
+        for f in sorted(os.listdir(self.dir)):
+            if not f.endswith("_errors.log"):
+                continue
+            with open(os.path.join(self.dir, f), errors="replace") as log:
+                text = log.read()
+            # Each event starts with "YYYY-MM-DD<TAB>HH:MM:SS.micro<TAB>epoch: "; a quoted
+            # message may follow, over several lines: keep the event's first line, up to the
+            # next event when sipp wrote two on one line.
+            stamp = r"\d{4}-\d\d-\d\d\t[\d:.]+\t"
+            for m in re.finditer(stamp + r"[\d.]+: (.*?)(?=" + stamp + r"|\n|$)", text):
+                event = m.group(1).strip()[:200]
+                if "Automatic response mode" in event or "(successful)" in event:
+                    continue
+                if mentioning and not any(x in event for x in mentioning):
+                    continue
+                events.append(event)
+                if len(events) >= limit:
+                    return events
+        return events
+
+    @staticmethod
+    def call_ids_in(events):
+        """The Call-IDs that errors() events name."""
+        return [m.group(1) for e in events for m in re.finditer(r"Call-I[Dd] '([^']+)'", e)]
+
     def call_ids(self):
         """Call-IDs of every message this sipp received or sent (-trace_msg)."""
         ids = set()

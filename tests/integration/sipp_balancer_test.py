@@ -44,7 +44,8 @@ def test_calls_spread_and_pinned(workdir, binary):
             caller = uac(workdir, "uac", "127.0.1.10:5060", "127.0.1.41:5061", calls=300, rate=150)
             with started(caller):
                 code = caller.wait(90)
-            check(code == 0, f"uac exit {code}: {caller.successful()} ok, {caller.failed()} failed")
+            check(code == 0, f"uac exit {code}: {caller.successful()} ok, "
+                  f"{caller.failed()} failed; {caller.errors()}")
             check(caller.successful() == 300, f"uac: {caller.successful()} of 300 calls ok")
         report = shield.stop()
     seen = assert_calls_pinned([b1, b2])
@@ -74,7 +75,8 @@ def test_backend_down_and_up(workdir, binary):
             with started(after):
                 code = after.wait(60)
             check(code == 0 and after.successful() == 150,
-                  f"with b2 down: {after.successful()} ok, {after.failed()} failed")
+                  f"with b2 down: {after.successful()} ok, {after.failed()} failed; "
+                  f"{after.errors()}")
             backends["b2"] = uas(workdir, "b2-restarted", "127.0.2.32:5060")
             with started(backends["b2"]):
                 shield.wait_for_event(r'"backend_up","detail":"b2', 5)
@@ -124,7 +126,8 @@ def test_record_route_callee_bye(workdir, binary):
             with started(caller):
                 code = caller.wait(90)
             check(code == 0 and caller.successful() == 100,
-                  f"record-route calls: {caller.successful()} ok, {caller.failed()} failed")
+                  f"record-route calls: {caller.successful()} ok, {caller.failed()} failed; "
+                  f"{caller.errors()}")
         report = shield.stop()
     counters = report["counters"]
     # INVITE and ACK from the caller and the BYE from the callee side all crossed sipshield.
@@ -180,7 +183,8 @@ def test_ipv6_calls(workdir, binary):
             with started(caller):
                 code = caller.wait(60)
             check(code == 0 and caller.successful() == 100,
-                  f"IPv6 calls: {caller.successful()} ok, {caller.failed()} failed")
+                  f"IPv6 calls: {caller.successful()} ok, {caller.failed()} failed; "
+                  f"{caller.errors()}")
         report = shield.stop()
     assert_calls_pinned([b1, b2])
     check(all(b["requests"] > 0 for b in report["backends"].values()), f"report {report}")
