@@ -102,12 +102,8 @@ bool prepareRequest(ByteView input, const parser::SipMessage& message,
     editor.insert(after_start_line, "Max-Forwards: 70\r\n");
   }
 
-  if (edits.pop_top_route) {
-    Span uri;
-    Span cut;
-    if (firstRouteElement(input, message, uri, cut)) {
-      ok = editor.remove(cut) && ok;
-    }
+  for (uint8_t i = 0; i < edits.route_cut_count && i < edits.route_cuts.size(); ++i) {
+    ok = editor.remove(edits.route_cuts[i]) && ok;
   }
   return ok && editor.size() > 0;
 }
@@ -142,31 +138,6 @@ size_t rewriteResponse(ByteView input, Span cut, MessageEditor& editor, uint8_t*
 bool prepareResponse(Span cut, MessageEditor& editor) {
   editor.clear();
   return editor.remove(cut);
-}
-
-bool firstRouteElement(ByteView input, const parser::SipMessage& message, Span& uri, Span& cut) {
-  const HeaderField* route = message.first(HeaderId::Route);
-  if (route == nullptr) {
-    return false;
-  }
-  uint32_t pos = route->value.offset;
-  Span element;
-  if (!parser::nextListElement(input, route->value.end(), &pos, element)) {
-    return false;
-  }
-  parser::NameAddr addr;
-  if (!parser::parseNameAddr(input, element, addr)) {
-    return false;
-  }
-  uri = addr.uri;
-  Span next;
-  uint32_t after = pos;
-  if (parser::nextListElement(input, route->value.end(), &after, next)) {
-    cut = {element.offset, next.offset - element.offset};
-  } else {
-    cut = headerLine(input, *route);
-  }
-  return true;
 }
 
 }  // namespace sipshield::lb

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
 #include "lb/message_editor.h"
+#include "lb/route_set.h"
 #include "parser/validate.h"
 
 namespace sipshield::lb {
@@ -16,10 +18,14 @@ namespace sipshield::lb {
 // record-route mode).
 struct RequestEdits {
   std::string_view via_line;           // our "Via: SIP/2.0/UDP host:port;branch=…\r\n"
-  std::string_view record_route_line;  // "Record-Route: <sip:host:port;lr>\r\n", or empty
+  // "Record-Route: <sip:host:port;lr>\r\n", two such lines when we double record-route
+  // (RFC 5658: the request leaves by another socket than it came in on), or empty.
+  std::string_view record_route_line;
   std::string_view received;           // source IP text for the top Via's received=, or empty
   int32_t rport = -1;                  // source port for a valueless ;rport, or -1
-  bool pop_top_route = false;          // the first Route element addresses us (§16.4)
+  // The bytes that pop the Route elements addressing us (§16.4), from routeCuts().
+  std::array<parser::Span, kMaxOwnRoutes> route_cuts{};
+  uint8_t route_cut_count = 0;
   // Scratch for the decremented Max-Forwards digits; the caller keeps it alive.
   char max_forwards_text[4] = {};
   // Scratch for the rport= and ;received= texts (prepareRequest writes them); the caller keeps
@@ -30,7 +36,7 @@ struct RequestEdits {
 
 // rewriteRequest writes `input` with our Via on top, Record-Route (if given) and
 // Max-Forwards decremented (or "Max-Forwards: 70" added when absent, §16.6 step 3), the top
-// Via given received/rport (§18.2.1, RFC 3581 §4), and our Route popped (§16.4).
+// Via given received/rport (§18.2.1, RFC 3581 §4), and our Route elements popped (§16.4).
 // The caller must have refused Max-Forwards 0 already (that is a 483, §16.3 step 3).
 // Returns the output length, or 0 when it does not fit `capacity`.
 size_t rewriteRequest(parser::ByteView input, const parser::SipMessage& message,
@@ -60,11 +66,6 @@ bool topViaRemoval(parser::ByteView input, const parser::SipMessage& message,
 // 0 when it does not fit.
 size_t rewriteResponse(parser::ByteView input, parser::Span cut, MessageEditor& editor,
                        uint8_t* out, size_t capacity);
-
-// firstRouteElement finds the first element of the first Route header, its URI, and the bytes
-// to cut to remove it (whole line, or element and comma). False when there is no Route.
-bool firstRouteElement(parser::ByteView input, const parser::SipMessage& message,
-                       parser::Span& uri, parser::Span& cut);
 
 // headerLine returns the whole line (name to CRLF included) of `field`, continuation lines
 // included.

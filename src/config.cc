@@ -239,6 +239,7 @@ class Loader : private TomlReader {
   Status readEndpoint(const toml::node& node, std::string_view path, net::Endpoint& out) const;
 
   Status readServer(const toml::table& root, Config& config);
+  Status readBackendListen(const toml::table& table, ServerConfig& server) const;
   Status readBalancer(const toml::table& root, Config& config);
   Status readSecret(const toml::table& table, std::string_view path, Config& config);
   Status readHealth(const toml::table& root, Config& config);
@@ -266,6 +267,47 @@ Status Loader::readEndpoint(const toml::node& node, std::string_view path,
   return Status::ok();
 }
 
+// server.backend_listen: the sockets that talk to the backends, apart from the clients'.
+// Each is named in our Via and Record-Route toward the backends, so it must be a concrete
+// address and port.
+Status Loader::readBackendListen(const toml::table& table, ServerConfig& server) const {
+  const toml::node* node = table.get("backend_listen");
+  if (node == nullptr) {
+    return Status::ok();
+  }
+  const auto* array = node->as_array();
+  if (array == nullptr) {
+    return errorAt(*node, "server.backend_listen",
+                   "must be an array of addresses like [\"10.0.0.5:5060\"], got " +
+                       describeValue(*node));
+  }
+  if (!array->empty() && server.io != IoBackend::Uring) {
+    return errorAt(*node, "server.backend_listen",
+                   "is supported with io = \"uring\" only (the DPDK backend owns one address "
+                   "per family)");
+  }
+  for (size_t i = 0; i < array->size(); ++i) {
+    net::Endpoint endpoint;
+    const std::string path = indexPath("server.backend_listen", i);
+    if (Status s = readEndpoint(*array->get(i), path, endpoint); !s.isOk()) {
+      return s;
+    }
+    if (isWildcard(endpoint.ip) || endpoint.port == 0) {
+      return errorAt(*array->get(i), path,
+                     "must be a concrete address and port (backends send to it), got " +
+                         formatEndpoint(endpoint));
+    }
+    if (std::find(server.listen.begin(), server.listen.end(), endpoint) !=
+            server.listen.end() ||
+        std::find(server.backend_listen.begin(), server.backend_listen.end(), endpoint) !=
+            server.backend_listen.end()) {
+      return errorAt(*array->get(i), path, "duplicate address " + formatEndpoint(endpoint));
+    }
+    server.backend_listen.push_back(endpoint);
+  }
+  return Status::ok();
+}
+
 Status Loader::readServer(const toml::table& root, Config& config) {
   const toml::table* table = nullptr;
   if (Status s = getTable(root, "", "server", table); !s.isOk()) {
@@ -278,7 +320,8 @@ Status Loader::readServer(const toml::table& root, Config& config) {
     return Status::ok();
   }
   if (Status s = checkKeys(*table, "server",
-                           {"io", "workers", "listen", "advertise", "socket_buffer_bytes"});
+                           {"io", "workers", "listen", "backend_listen", "advertise",
+                            "socket_buffer_bytes"});
       !s.isOk()) {
     return s;
   }
@@ -325,6 +368,9 @@ Status Loader::readServer(const toml::table& root, Config& config) {
       }
       server.listen.push_back(endpoint);
     }
+  }
+  if (Status s = readBackendListen(*table, server); !s.isOk()) {
+    return s;
   }
   const toml::node* advertise_node = nullptr;
   if (Status s = readString(*table, "server", "advertise", server.advertise, &advertise_node);
@@ -877,6 +923,13 @@ std::string describeConfig(const Config& config) {
     out += formatEndpoint(endpoint);
   }
   out += " as " + server.advertise;
+  if (!server.backend_listen.empty()) {
+    out += ", toward backends from";
+    for (const net::Endpoint& endpoint : server.backend_listen) {
+      out += ' ';
+      out += formatEndpoint(endpoint);
+    }
+  }
   out += ", socket buffers ";
   out += server.socket_buffer_bytes == 0 ? "kernel default"
                                          : std::to_string(server.socket_buffer_bytes) + " bytes";
@@ -926,7 +979,7 @@ std::string describeConfig(const Config& config) {
 
 bool sameListeners(const Config& a, const Config& b) {
   return a.server.io == b.server.io && a.server.workers == b.server.workers &&
-         a.server.listen == b.server.listen &&
+         a.server.listen == b.server.listen && a.server.backend_listen == b.server.backend_listen &&
          a.server.socket_buffer_bytes == b.server.socket_buffer_bytes &&
          a.control.socket == b.control.socket && a.metrics.listen == b.metrics.listen &&
          a.dpdk == b.dpdk;
@@ -942,6 +995,7 @@ ConfigDiff diffConfig(const Config& running, const Config& next) {
   restart(running.server.io != next.server.io, "server.io");
   restart(running.server.workers != next.server.workers, "server.workers");
   restart(running.server.listen != next.server.listen, "server.listen");
+  restart(running.server.backend_listen != next.server.backend_listen, "server.backend_listen");
   restart(running.server.advertise != next.server.advertise, "server.advertise");
   restart(running.server.socket_buffer_bytes != next.server.socket_buffer_bytes,
           "server.socket_buffer_bytes");

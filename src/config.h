@@ -43,6 +43,11 @@ struct ServerConfig {
   uint32_t workers = 0;
   // listen holds the UDP addresses to bind; never empty after a successful parse.
   std::vector<net::Endpoint> listen;
+  // backend_listen holds the UDP addresses that talk to the backends (a private network,
+  // say); empty: the listen sockets do. Requests to backends leave from these, naming them in
+  // Via and Record-Route (two Record-Routes, RFC 5658), so backends' answers and in-dialog
+  // requests arrive here, apart from client traffic and floods. uring only.
+  std::vector<net::Endpoint> backend_listen;
   // advertise is the "host:port" we write into our Via and Record-Route; after a successful
   // parse it is never empty (it defaults to the first listen address).
   std::string advertise;

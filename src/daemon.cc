@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <iostream>
 #include <thread>
 
@@ -116,7 +118,11 @@ Status Daemon::start() {
   io_config.workers = config_.server.workers == 0
                           ? std::max(1u, std::thread::hardware_concurrency())
                           : config_.server.workers;
+  // Client-side sockets first, then the backend side: buildLocals() tells them apart by index.
   io_config.worker.listen = config_.server.listen;
+  io_config.worker.listen.insert(io_config.worker.listen.end(),
+                                 config_.server.backend_listen.begin(),
+                                 config_.server.backend_listen.end());
   io_config.worker.socket_buffer_bytes = static_cast<int>(config_.server.socket_buffer_bytes);
   publisher_ = std::make_unique<lb::SnapshotPublisher<RuntimeSnapshot>>(io_config.workers);
   io_ = std::make_unique<io::UringBackend>(io_config);
@@ -177,7 +183,7 @@ Status Daemon::start() {
                "server.io = dpdk: OPTIONS probes need a [[dpdk.ports]] entry with "
                "exception_path = \"tap\" (and the listen address on that TAP)");
     }
-  } else if (Status s = prober_->open(boundEndpoints(), /*freebind=*/dpdk_ != nullptr);
+  } else if (Status s = prober_->open(probeSources(), /*freebind=*/dpdk_ != nullptr);
              !s.isOk()) {
     return s;
   }
@@ -189,6 +195,17 @@ Status Daemon::start() {
                            : io_->fallbackReason().empty() ? "io_uring multishot"
                                                          : "fallback: " + io_->fallbackReason()));
   return Status::ok();
+}
+
+std::vector<net::Endpoint> Daemon::probeSources() const {
+  // The prober sends from the first address of each family it is given: backend side first.
+  const std::vector<net::Endpoint>& bound = boundEndpoints();
+  const size_t clients = std::min(bound.size(), config_.server.listen.size());
+  std::vector<net::Endpoint> sources(bound.begin() + static_cast<std::ptrdiff_t>(clients),
+                                     bound.end());
+  sources.insert(sources.end(), bound.begin(),
+                 bound.begin() + static_cast<std::ptrdiff_t>(clients));
+  return sources;
 }
 
 const std::vector<net::Endpoint>& Daemon::boundEndpoints() const {

@@ -64,6 +64,9 @@ class Daemon {
   [[nodiscard]] DaemonStats stats() const;
   [[nodiscard]] std::vector<lb::BackendStatus> backends() const { return pool_->status(); }
   [[nodiscard]] const std::vector<net::Endpoint>& boundEndpoints() const;
+  // probeSources is boundEndpoints() with the backend_listen sockets first: where health
+  // probes leave from.
+  [[nodiscard]] std::vector<net::Endpoint> probeSources() const;
   [[nodiscard]] const Config& config() const { return config_; }
 
   // --- control plane (issue 6) ---

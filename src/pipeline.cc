@@ -188,13 +188,8 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
       return;
     }
   } else {
-    parser::Span route_uri;
-    parser::Span cut;
-    if (lb::firstRouteElement(in, message, route_uri, cut)) {
-      parser::SipUri uri;
-      edits.pop_top_route = parser::parseUri(in, route_uri, uri) &&
-                            snapshot_->isLocal(in.view(uri.host), uri.port);
-    }
+    parser::Span after_ours;
+    popOwnRoutes(in, edits, after_ours);  // the backend comes from the dispatcher, not Route
     // The key was computed (and its affinity bucket prefetched) when the packet was scanned.
     const uint16_t backend = dispatcher_.pick(current_->key, now_ms);
     if (backend == lb::kNoBackend || backend >= snapshot_->backend_addresses.size()) {
@@ -209,7 +204,8 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
     chosen_backend = backend;
   }
 
-  const int local = snapshot_->localFor(next);
+  const int local = snapshot_->localFor(next, from_backend >= 0 ? Toward::Clients
+                                                                : Toward::Backends);
   if (local < 0) {
     counters_.add(PipelineCounter::DroppedNoRoute);
     return;
@@ -232,7 +228,7 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
   // Out-of-dialog requests may create a dialog: stay in its route set when asked to.
   if (snapshot_->record_route && current_->summary.to_tag.empty() && !is_ack &&
       message.method != Method::Cancel) {
-    edits.record_route_line = identity.record_route_line;
+    edits.record_route_line = recordRouteLines(local, packet.local_index);
   }
   // §18.2.1 received when sent-by is not the source address; RFC 3581 §4 rport when asked.
   size_t source_length = packet.source.ip.format(source_text_, false);
@@ -259,51 +255,59 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
   }
 }
 
-// RFC 3261 §16.4: pop our Route; §16.5/§16.6: the next hop is the next Route, else the
-// Request-URI.
+// RFC 3261 §16.4: pop our Route elements; §16.5/§16.6: the next hop is the next Route, else
+// the Request-URI.
 bool Pipeline::routeFromBackend(ByteView in, lb::RequestEdits& edits, net::Endpoint& next) {
-  const parser::SipMessage& message = current_->parsed.message;
   parser::Span uri_span;
-  parser::Span cut;
+  if (!popOwnRoutes(in, edits, uri_span)) {
+    uri_span = current_->parsed.message.request_uri;
+  }
   parser::SipUri uri;
-  bool have_route = lb::firstRouteElement(in, message, uri_span, cut);
-  if (have_route && parser::parseUri(in, uri_span, uri) &&
-      snapshot_->isLocal(in.view(uri.host), uri.port)) {
-    edits.pop_top_route = true;
-    // Look at the element after ours, if any.
-    const parser::HeaderField* route = message.first(HeaderId::Route);
-    uint32_t pos = cut.end();
-    parser::Span element;
-    have_route = false;
-    if (pos < route->value.end() &&
-        parser::nextListElement(in, route->value.end(), &pos, element)) {
-      parser::NameAddr addr;
-      have_route = parser::parseNameAddr(in, element, addr);
-      uri_span = addr.uri;
-    } else {
-      for (uint16_t i = static_cast<uint16_t>(route - message.headers) + 1;
-           i < message.header_count; ++i) {
-        if (message.headers[i].id == HeaderId::Route) {
-          pos = message.headers[i].value.offset;
-          parser::NameAddr addr;
-          if (parser::nextListElement(in, message.headers[i].value.end(), &pos, element) &&
-              parser::parseNameAddr(in, element, addr)) {
-            have_route = true;
-            uri_span = addr.uri;
-          }
-          break;
-        }
-      }
-    }
-  }
-  if (!have_route) {
-    uri_span = message.request_uri;
-  }
   if (!parser::parseUri(in, uri_span, uri) ||
       !hostPortEndpoint(stripBrackets(in.view(uri.host)), uri.port, next)) {
     return false;
   }
   return !snapshot_->isLocal(in.view(uri.host), uri.port);
+}
+
+bool Pipeline::popOwnRoutes(ByteView in, lb::RequestEdits& edits, parser::Span& after_ours) {
+  const parser::SipMessage& message = current_->parsed.message;
+  lb::RouteElement routes[lb::kMaxOwnRoutes + 1];
+  const size_t listed = lb::leadingRoutes(in, message, routes);
+  size_t ours = 0;
+  while (ours < listed && ours < lb::kMaxOwnRoutes && uriIsOurs(in, routes[ours].uri)) {
+    ++ours;
+  }
+  edits.route_cut_count = static_cast<uint8_t>(
+      lb::routeCuts(in, message, std::span<const lb::RouteElement>(routes, ours),
+                    edits.route_cuts));
+  if (ours < listed) {
+    after_ours = routes[ours].uri;
+    return true;
+  }
+  return false;
+}
+
+bool Pipeline::uriIsOurs(ByteView in, parser::Span uri_span) const {
+  parser::SipUri uri;
+  return parser::parseUri(in, uri_span, uri) && snapshot_->isLocal(in.view(uri.host), uri.port);
+}
+
+std::string_view Pipeline::recordRouteLines(int out_local, int in_local) {
+  const std::string& out_line = snapshot_->locals[static_cast<size_t>(out_local)].record_route_line;
+  if (in_local == out_local || in_local < 0 ||
+      static_cast<size_t>(in_local) >= snapshot_->locals.size()) {
+    return out_line;
+  }
+  // RFC 5658 double record-routing: the socket the next hop reaches on top, then the one the
+  // previous hop reached, so each side's route set starts at an address it can reach.
+  const std::string& in_line = snapshot_->locals[static_cast<size_t>(in_local)].record_route_line;
+  if (out_line.size() + in_line.size() > sizeof(record_route_lines_)) {
+    return out_line;  // unreachable: config-checked host names keep both lines short
+  }
+  std::memcpy(record_route_lines_, out_line.data(), out_line.size());
+  std::memcpy(record_route_lines_ + out_line.size(), in_line.data(), in_line.size());
+  return std::string_view(record_route_lines_, out_line.size() + in_line.size());
 }
 
 void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) {
@@ -326,12 +330,13 @@ void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) 
     counters_.add(PipelineCounter::DroppedNoRoute);
     return;
   }
-  const int local = snapshot_->localFor(next);
+  const int from_backend = current_->from_backend;
+  const int local = snapshot_->localFor(next, from_backend >= 0 ? Toward::Clients
+                                                                : Toward::Backends);
   if (local < 0) {
     counters_.add(PipelineCounter::DroppedNoRoute);
     return;
   }
-  const int from_backend = current_->from_backend;
   if (current_->parsed.message.status_code == 503) {
     bump(backend_503_, from_backend);
   }

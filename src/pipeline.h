@@ -122,6 +122,14 @@ class Pipeline final : public BurstHandler {
   // routeFromBackend finds the next hop of a request a backend sends toward a client.
   bool routeFromBackend(parser::ByteView in, lb::RequestEdits& edits, net::Endpoint& next);
   [[nodiscard]] bool topViaIsOurs(parser::ByteView in) const;
+  // popOwnRoutes sets `edits` to pop the leading Route elements that address us (§16.4; two
+  // after double record-routing) and returns the URI of the element after them in
+  // `after_ours` (false when there is none).
+  bool popOwnRoutes(parser::ByteView in, lb::RequestEdits& edits, parser::Span& after_ours);
+  [[nodiscard]] bool uriIsOurs(parser::ByteView in, parser::Span uri) const;
+  // recordRouteLines is our Record-Route for a request leaving by listen socket `out_local`
+  // that came in on `in_local`: one line, or two when they differ (RFC 5658).
+  std::string_view recordRouteLines(int out_local, int in_local);
   void bump(std::atomic<uint64_t>* table, int index) {
     if (index >= 0 && index < kMaxTrackedBackends) {
       auto& v = table[index];
@@ -155,6 +163,9 @@ class Pipeline final : public BurstHandler {
   // Our Via line: "Via: SIP/2.0/UDP " + host (<= 253, config-checked) + ":port;branch=" +
   // branch + CRLF fits with room to spare.
   char via_line_[512];
+  // Two Record-Route lines (double record-routing), each "Record-Route: <sip:" + host (<= 253)
+  // + ":port;lr>" + CRLF.
+  char record_route_lines_[640];
   char source_text_[64];
   PipelineCounters counters_;
   filters::FilterChain shield_;  // DoS shield: rules from the snapshot, state per worker

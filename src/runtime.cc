@@ -83,13 +83,21 @@ void RuntimeSnapshot::indexBackends() {
   }
 }
 
-int RuntimeSnapshot::localFor(const net::Endpoint& destination) const {
+int RuntimeSnapshot::localFor(const net::Endpoint& destination, Toward toward) const {
+  const bool backend_side = toward == Toward::Backends;
+  int other_side = -1;
   for (size_t i = 0; i < locals.size(); ++i) {
-    if (locals[i].address.ip.family == destination.ip.family) {
+    if (locals[i].address.ip.family != destination.ip.family) {
+      continue;
+    }
+    if (locals[i].backend_side == backend_side) {
       return static_cast<int>(i);
     }
+    if (other_side < 0) {
+      other_side = static_cast<int>(i);
+    }
   }
-  return -1;
+  return other_side;
 }
 
 bool RuntimeSnapshot::isLocal(std::string_view host, uint16_t port) const {
@@ -120,17 +128,20 @@ std::vector<LocalIdentity> buildLocals(const ServerConfig& server,
     advertised_port = static_cast<uint16_t>(std::stoi(server.advertise.substr(colon + 1)));
   }
   bool advertise_used = false;
-  for (const net::Endpoint& listen : bound) {
-    // The advertised name stands for the first socket of its family (or the first socket when
-    // it is a host name); other sockets advertise their own address.
+  for (size_t i = 0; i < bound.size(); ++i) {
+    const net::Endpoint& listen = bound[i];
+    const bool backend_side = i >= server.listen.size();
+    // The advertised name stands for the first client-side socket of its family (or the first
+    // one when it is a host name); other sockets advertise their own address.
     bool matches_family = advertised.has_value() ? advertised->ip.family == listen.ip.family
                                                  : true;
-    if (!server.advertise.empty() && !advertise_used && matches_family) {
+    if (!server.advertise.empty() && !advertise_used && matches_family && !backend_side) {
       locals.push_back(makeIdentity(advertised_host, advertised_port, listen));
       advertise_used = true;
     } else {
       locals.push_back(makeIdentity(hostText(listen.ip), listen.port, listen));
     }
+    locals.back().backend_side = backend_side;
   }
   return locals;
 }

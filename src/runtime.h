@@ -22,7 +22,12 @@ struct LocalIdentity {
   std::string via_prefix;          // "Via: SIP/2.0/UDP 192.0.2.1:5060;branch="
   std::string record_route_line;   // "Record-Route: <sip:192.0.2.1:5060;lr>\r\n"
   std::string host_text;           // "192.0.2.1" or "[2001:db8::1]" as in our URIs
+  bool backend_side = false;       // a [server] backend_listen socket: backends only
 };
+
+// Toward says which side a message leaves to: the pipeline sends to clients from the listen
+// sockets and to backends from the backend_listen ones, when there are any.
+enum class Toward : uint8_t { Clients, Backends };
 
 // RuntimeSnapshot is everything a worker reads while handling a burst: immutable, built by the
 // control plane from the config and the backend pool, published with an atomic swap
@@ -53,14 +58,16 @@ struct RuntimeSnapshot {
   static constexpr size_t kLinearBackendLimit = 16;
   // Open-addressing table of backend index + 1 (0: empty), a power of two >= 2x backends.
   std::vector<uint16_t> backend_slots;
-  // localFor returns the listen index to send to `destination` from (same address family),
-  // or -1 when we listen on no address of that family.
-  [[nodiscard]] int localFor(const net::Endpoint& destination) const;
+  // localFor returns the listen index to send to `destination` from: the first socket of its
+  // address family on the `toward` side, else the first of its family on the other side;
+  // -1 when we listen on no address of that family.
+  [[nodiscard]] int localFor(const net::Endpoint& destination, Toward toward) const;
   // isLocal says whether host:port (as parsed from a URI) addresses us.
   [[nodiscard]] bool isLocal(std::string_view host, uint16_t port) const;
 };
 
-// buildLocals derives our identities from the listen addresses and the `advertise` setting.
+// buildLocals derives our identities from the bound sockets (server.listen's, then
+// server.backend_listen's, in that order) and the `advertise` setting.
 std::vector<LocalIdentity> buildLocals(const ServerConfig& server,
                                        const std::vector<net::Endpoint>& bound);
 

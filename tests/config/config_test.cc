@@ -118,6 +118,20 @@ listen = ["[::1]:5060"]
          EXPECT_EQ(c.server.listen[0], endpoint("[::1]:5060"));
          EXPECT_EQ(c.server.advertise, "[::1]:5060");
        }},
+      {"backend_listen: a socket apart for the backends", minimalWith(R"(
+[server]
+listen = ["203.0.113.10:5060"]
+backend_listen = ["10.0.0.10:5060", "[fd00::10]:5060"]
+)"),
+       [](const Config& c) {
+         ASSERT_EQ(c.server.backend_listen.size(), 2u);
+         EXPECT_EQ(c.server.backend_listen[0], endpoint("10.0.0.10:5060"));
+         EXPECT_EQ(c.server.backend_listen[1], endpoint("[fd00::10]:5060"));
+         EXPECT_EQ(c.server.advertise, "203.0.113.10:5060");  // the client side's
+         EXPECT_NE(describeConfig(c).find("toward backends from 10.0.0.10:5060 [fd00::10]:5060"),
+                   std::string::npos)
+             << describeConfig(c);
+       }},
       {"IP literal advertise, wildcard listen", minimalWith(R"(
 [server]
 listen = ["0.0.0.0:5060"]
@@ -453,6 +467,21 @@ std::vector<BadCase> badCases() {
        "[balancer]\nsecret = \"00112233445566778899aabbccddeeff\"\nprevious_secret = \"abcd\"\n",
        "test.toml:3: balancer.previous_secret: must be 32 to 128 hex characters"},
       // addresses
+      {"backend_listen wildcard",
+       minimalWith("[server]\nbackend_listen = [\"0.0.0.0:5070\"]\n"),
+       "test.toml:7: server.backend_listen[0]: must be a concrete address and port (backends "
+       "send to it), got 0.0.0.0:5070"},
+      {"backend_listen repeats a listen address",
+       minimalWith("[server]\nlisten = [\"127.0.0.1:5060\"]\n"
+                   "backend_listen = [\"127.0.0.1:5060\"]\n"),
+       "test.toml:8: server.backend_listen[0]: duplicate address 127.0.0.1:5060"},
+      {"backend_listen not an array", minimalWith("[server]\nbackend_listen = \"10.0.0.1:5060\"\n"),
+       "test.toml:7: server.backend_listen: must be an array of addresses like "
+       "[\"10.0.0.5:5060\"], got \"10.0.0.1:5060\""},
+      {"backend_listen with dpdk",
+       minimalWith("[server]\nio = \"dpdk\"\nbackend_listen = [\"10.0.0.1:5060\"]\n[dpdk]\n"),
+       "test.toml:8: server.backend_listen: is supported with io = \"uring\" only (the DPDK "
+       "backend owns one address per family)"},
       {"listen host name", minimalWith("[server]\nlisten = [\"localhost:5060\"]\n"),
        "test.toml:7: server.listen[0]: bad address \"localhost:5060\": not an IPv4 address"},
       {"listen missing port", minimalWith("[server]\nlisten = [\"127.0.0.1\"]\n"),
@@ -710,6 +739,11 @@ INSTANTIATE_TEST_SUITE_P(
          {},
          {"server.listen", "server.advertise"}},
         {"workers change needs restart", "[server]\nworkers = 2\n", false, {}, {"server.workers"}},
+        {"backend_listen change needs restart",
+         "[server]\nbackend_listen = [\"127.0.0.2:5060\"]\n",
+         false,
+         {},
+         {"server.backend_listen"}},
         {"metrics listener needs restart",
          "[metrics]\nlisten = \"127.0.0.1:9090\"\n",
          false,

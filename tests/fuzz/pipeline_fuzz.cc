@@ -7,8 +7,10 @@
 // The first input byte picks the case: bit 0 in place, bits 1-2 the source (IPv4 client,
 // IPv6 client, backend), bit 3 "sign the response": a response's top Via branch is replaced
 // by the MAC the balancer would have written (same length only), so responses get past the
-// spoof check into routing. The rest is the datagram. Seeds (tests/fuzz/corpus/pipeline) are
-// the scan seeds behind mode bytes 00, 01, 03, 05 (requests) and 0c, 0d (signed responses).
+// spoof check into routing; bits 4-5 the socket it came in on (IPv4 or IPv6 client side,
+// the backend side: a request that changes sockets is double record-routed). The rest is the
+// datagram. Seeds (tests/fuzz/corpus/pipeline) are the scan seeds behind mode bytes 00, 01,
+// 03, 05 (requests) and 0c, 0d (signed responses).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -113,7 +115,11 @@ struct World {
     ServerConfig server;
     server.listen = {*net::Endpoint::parse("198.18.0.1:5060"),
                      *net::Endpoint::parse("[2001:db8::1]:5060")};
-    snapshot->locals = buildLocals(server, server.listen);
+    // A backend side too, so that requests change sockets and get two Record-Routes.
+    server.backend_listen = {*net::Endpoint::parse("198.18.1.1:5060")};
+    std::vector<net::Endpoint> bound = server.listen;
+    bound.push_back(server.backend_listen[0]);
+    snapshot->locals = buildLocals(server, bound);
     snapshot->record_route = true;
     snapshot->shield = config->shield.rules;
     snapshot->tag_seed = 0x5eed;
@@ -191,6 +197,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   packet.length = static_cast<uint32_t>(message.size());
   packet.source = source_kind == 0 ? kClient4 : source_kind == 1 ? kClient6 : kBackend;
   packet.ttl = 60;
+  packet.local_index = static_cast<uint8_t>(((mode >> 4) & 3) % 3);  // the socket it came in on
   if (in_place) {
     packet.writable = buffer.data() + kHeadroom;
     packet.headroom = kHeadroom;

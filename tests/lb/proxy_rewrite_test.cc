@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -106,7 +108,7 @@ TEST(MessageEditor, CapacityAndTableLimits) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// headerLine, firstRouteElement, topViaRemoval
+// headerLine, the Route set (leadingRoutes, routeCuts), topViaRemoval
 
 TEST(ProxyRewrite, HeaderLineCoversContinuationLines) {
   Parsed p(
@@ -139,40 +141,78 @@ std::string request(const std::string& route_lines) {
          "Content-Length: 0\r\n\r\n";
 }
 
-TEST(ProxyRewrite, FirstRouteElement) {
+// The cuts that pop the first `pop` Route elements, as the pipeline computes them.
+std::vector<std::string> popCuts(const Parsed& p, size_t pop, std::vector<std::string>* uris) {
+  RouteElement routes[4];
+  const size_t listed = leadingRoutes(p.in(), p.msg(), routes);
+  if (uris != nullptr) {
+    for (size_t i = 0; i < listed; ++i) {
+      uris->push_back(p.text(routes[i].uri));
+    }
+  }
+  Span cuts[4];
+  const size_t n = routeCuts(p.in(), p.msg(),
+                             std::span<const RouteElement>(routes, std::min(pop, listed)), cuts);
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < n; ++i) {
+    texts.push_back(p.text(cuts[i]));
+  }
+  return texts;
+}
+
+TEST(RouteSet, LeadingRoutesAndTheirCuts) {
   const struct {
     const char* desc;
     std::string routes;
-    bool found;
-    std::string uri;
-    std::string cut;
+    size_t pop;
+    std::vector<std::string> uris;  // every element leadingRoutes lists (up to 4)
+    std::vector<std::string> cuts;
   } rows[] = {
-      {"no Route", "", false, "", ""},
-      {"one element: the whole line", "Route: <sip:192.0.2.10:5060;lr>\r\n", true,
-       "sip:192.0.2.10:5060;lr", "Route: <sip:192.0.2.10:5060;lr>\r\n"},
+      {"no Route", "", 1, {}, {}},
+      {"one element: the whole line", "Route: <sip:192.0.2.10:5060;lr>\r\n", 1,
+       {"sip:192.0.2.10:5060;lr"}, {"Route: <sip:192.0.2.10:5060;lr>\r\n"}},
       {"two elements: element, comma and space",
-       "Route: <sip:192.0.2.10;lr>, <sip:198.51.100.7;lr>\r\n", true, "sip:192.0.2.10;lr",
-       "<sip:192.0.2.10;lr>, "},
-      {"two elements without space", "Route: <sip:192.0.2.10;lr>,<sip:198.51.100.7;lr>\r\n",
-       true, "sip:192.0.2.10;lr", "<sip:192.0.2.10;lr>,"},
+       "Route: <sip:192.0.2.10;lr>, <sip:198.51.100.7;lr>\r\n", 1,
+       {"sip:192.0.2.10;lr", "sip:198.51.100.7;lr"}, {"<sip:192.0.2.10;lr>, "}},
+      {"two elements without space", "Route: <sip:192.0.2.10;lr>,<sip:198.51.100.7;lr>\r\n", 1,
+       {"sip:192.0.2.10;lr", "sip:198.51.100.7;lr"}, {"<sip:192.0.2.10;lr>,"}},
       {"display name and comma inside quotes",
-       "Route: \"a, b\" <sip:192.0.2.10;lr>, <sip:198.51.100.7;lr>\r\n", true,
-       "sip:192.0.2.10;lr", "\"a, b\" <sip:192.0.2.10;lr>, "},
+       "Route: \"a, b\" <sip:192.0.2.10;lr>, <sip:198.51.100.7;lr>\r\n", 1,
+       {"sip:192.0.2.10;lr", "sip:198.51.100.7;lr"}, {"\"a, b\" <sip:192.0.2.10;lr>, "}},
       {"two lines: only the first line",
-       "Route: <sip:192.0.2.10;lr>\r\nRoute: <sip:x.example;lr>\r\n", true, "sip:192.0.2.10;lr",
-       "Route: <sip:192.0.2.10;lr>\r\n"},
+       "Route: <sip:192.0.2.10;lr>\r\nRoute: <sip:x.example;lr>\r\n", 1,
+       {"sip:192.0.2.10;lr", "sip:x.example;lr"}, {"Route: <sip:192.0.2.10;lr>\r\n"}},
+      // Double record-routing (RFC 5658): both of our elements go.
+      {"two of three joined elements",
+       "Route: <sip:192.0.2.10;lr>, <sip:10.0.0.1;lr>, <sip:x;lr>\r\n", 2,
+       {"sip:192.0.2.10;lr", "sip:10.0.0.1;lr", "sip:x;lr"},
+       {"<sip:192.0.2.10;lr>, <sip:10.0.0.1;lr>, "}},
+      {"both joined elements: the whole line",
+       "Route: <sip:192.0.2.10;lr>, <sip:10.0.0.1;lr>\r\nRoute: <sip:x;lr>\r\n", 2,
+       {"sip:192.0.2.10;lr", "sip:10.0.0.1;lr", "sip:x;lr"},
+       {"Route: <sip:192.0.2.10;lr>, <sip:10.0.0.1;lr>\r\n"}},
+      {"one per line: two whole lines",
+       "Route: <sip:192.0.2.10;lr>\r\nRoute: <sip:10.0.0.1;lr>\r\nRoute: <sip:x;lr>\r\n", 2,
+       {"sip:192.0.2.10;lr", "sip:10.0.0.1;lr", "sip:x;lr"},
+       {"Route: <sip:192.0.2.10;lr>\r\n", "Route: <sip:10.0.0.1;lr>\r\n"}},
+      {"a whole line, then the first element of the next",
+       "Route: <sip:192.0.2.10;lr>\r\nRoute: <sip:10.0.0.1;lr>, <sip:x;lr>\r\n", 2,
+       {"sip:192.0.2.10;lr", "sip:10.0.0.1;lr", "sip:x;lr"},
+       {"Route: <sip:192.0.2.10;lr>\r\n", "<sip:10.0.0.1;lr>, "}},
+      {"Route lines apart from each other",
+       "Route: <sip:192.0.2.10;lr>\r\nSubject: s\r\nRoute: <sip:10.0.0.1;lr>\r\n", 2,
+       {"sip:192.0.2.10;lr", "sip:10.0.0.1;lr"},
+       {"Route: <sip:192.0.2.10;lr>\r\n", "Route: <sip:10.0.0.1;lr>\r\n"}},
+      {"listing stops at a malformed element", "Route: <sip:192.0.2.10;lr>, <broken\r\n", 2,
+       {"sip:192.0.2.10;lr"}, {"<sip:192.0.2.10;lr>, "}},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.desc);
     Parsed p(request(r.routes));
     ASSERT_TRUE(p.result.ok()) << parser::scanErrorName(p.result.error);
-    Span uri;
-    Span cut;
-    ASSERT_EQ(firstRouteElement(p.in(), p.msg(), uri, cut), r.found);
-    if (r.found) {
-      EXPECT_EQ(p.text(uri), r.uri);
-      EXPECT_EQ(p.text(cut), r.cut);
-    }
+    std::vector<std::string> uris;
+    EXPECT_EQ(popCuts(p, r.pop, &uris), r.cuts);
+    EXPECT_EQ(uris, r.uris);
   }
 }
 
@@ -354,7 +394,12 @@ TEST(ProxyRewrite, RewriteRequest) {
     edits.record_route_line = r.record_route ? kOurRr : std::string_view();
     edits.received = r.received;
     edits.rport = r.rport;
-    edits.pop_top_route = r.pop_route;
+    if (r.pop_route) {
+      RouteElement top[1];
+      ASSERT_EQ(leadingRoutes(p.in(), p.msg(), top), 1u);
+      edits.route_cut_count = static_cast<uint8_t>(
+          routeCuts(p.in(), p.msg(), std::span<const RouteElement>(top, 1), edits.route_cuts));
+    }
     MessageEditor editor;
     std::string out(4096, '\0');
     const size_t n = rewriteRequest(p.in(), p.msg(), p.summary, edits, editor,

@@ -97,6 +97,8 @@ struct Sent {
 struct HarnessOptions {
   std::vector<std::string> backends = {"10.0.0.1:5060", "10.0.0.2:5060"};
   std::vector<std::string> listen = {"192.0.2.10:5060", "[2001:db8::10]:5060"};
+  // [server] backend_listen: bound after `listen`, so their local indexes follow its.
+  std::vector<std::string> backend_listen;
   std::string advertise;  // empty: every socket advertises its own address
   bool record_route = false;
   bool affinity = true;
@@ -126,6 +128,9 @@ class Harness {
     for (const std::string& l : options_.listen) {
       listen_.push_back(ep(l));
     }
+    for (const std::string& l : options_.backend_listen) {
+      backend_listen_.push_back(ep(l));
+    }
     if (options_.affinity) {
       auto table = lb::AffinityTable::create({1u << 12, 3600 * 1000});
       EXPECT_TRUE(table.ok()) << table.status().toString();
@@ -149,8 +154,11 @@ class Harness {
     snapshot->backend_addresses = backend_addresses_;
     ServerConfig server;
     server.listen = listen_;
+    server.backend_listen = backend_listen_;
     server.advertise = options_.advertise;
-    snapshot->locals = buildLocals(server, listen_);
+    std::vector<net::Endpoint> bound = listen_;
+    bound.insert(bound.end(), backend_listen_.begin(), backend_listen_.end());
+    snapshot->locals = buildLocals(server, bound);
     snapshot->signer = signer_;
     snapshot->record_route = options_.record_route;
     snapshot->tag_seed = 0x5eed;
@@ -221,6 +229,7 @@ class Harness {
   lb::BackendPool pool_{lb::HealthPolicy{}, 1021};
   std::vector<net::Endpoint> backend_addresses_;
   std::vector<net::Endpoint> listen_;
+  std::vector<net::Endpoint> backend_listen_;
   std::shared_ptr<const lb::BranchSigner> signer_;
   std::unique_ptr<lb::AffinityTable> affinity_;
   std::unique_ptr<lb::SnapshotPublisher<RuntimeSnapshot>> publisher_;
