@@ -115,6 +115,21 @@ class Sipp:
         """The Call-IDs that errors() events name."""
         return [m.group(1) for e in events for m in re.finditer(r"Call-I[Dd] '([^']+)'", e)]
 
+    def messages(self):
+        """Every message of sipp's -trace_msg log as (direction, text): direction is "sent" or
+        "received", text the SIP message as sipp logged it."""
+        out = []
+        for f in sorted(os.listdir(self.dir)):
+            if not f.endswith("_messages.log"):
+                continue
+            with open(os.path.join(self.dir, f), errors="replace") as log:
+                blocks = re.split(r"\n-{20,} [^\n]*\n", "\n" + log.read())
+            for block in blocks:
+                m = re.match(r"\w+ message (sent|received)[^\n]*\n\n?(.*)", block, re.S)
+                if m:
+                    out.append((m.group(1), m.group(2)))
+        return out
+
     def call_ids(self):
         """Call-IDs of every message this sipp received or sent (-trace_msg)."""
         ids = set()
@@ -146,10 +161,11 @@ class Shield:
     """A sipshield daemon with a config written from `backends` and extra settings."""
 
     def __init__(self, workdir, binary, listen, backends, record_route=False, health=(300, 200),
-                 workers=2):
+                 workers=2, backend_listen=None):
         self.workdir = workdir
         self.binary = binary
         self.listen = listen
+        self.backend_listen = backend_listen
         self.config_path = os.path.join(workdir, "sipshield.toml")
         self.record_route = record_route
         self.health = health
@@ -163,12 +179,14 @@ class Shield:
         self.wait_for_event("started", 10)
 
     def write_config(self, backends):
-        lines = ["[server]", f'listen = ["{self.listen}"]', f"workers = {self.workers}",
-                 "[balancer]", f'secret = "{SECRET}"',
-                 f"record_route = {'true' if self.record_route else 'false'}",
-                 "[health]", f"interval_ms = {self.health[0]}", f"timeout_ms = {self.health[1]}",
-                 "failures_to_down = 2", "successes_to_up = 2",
-                 "[control]", 'socket = ""']
+        lines = ["[server]", f'listen = ["{self.listen}"]', f"workers = {self.workers}"]
+        if self.backend_listen:
+            lines.append(f'backend_listen = ["{self.backend_listen}"]')
+        lines += ["[balancer]", f'secret = "{SECRET}"',
+                  f"record_route = {'true' if self.record_route else 'false'}",
+                  "[health]", f"interval_ms = {self.health[0]}", f"timeout_ms = {self.health[1]}",
+                  "failures_to_down = 2", "successes_to_up = 2",
+                  "[control]", 'socket = ""']
         for name, address in backends:
             lines += ["[[backend]]", f'name = "{name}"', f'address = "{address}"']
         with open(self.config_path + ".tmp", "w") as f:

@@ -3,6 +3,7 @@
 to end). Usage: sipp_balancer_test.py SIPSHIELD_BINARY [TEST...]"""
 
 import contextlib
+import re
 import sys
 import time
 
@@ -190,9 +191,79 @@ def test_ipv6_calls(workdir, binary):
     check(all(b["requests"] > 0 for b in report["backends"].values()), f"report {report}")
 
 
+# [server] backend_listen: the caller talks to 127.0.8.10, the backends to 127.0.8.11 only.
+SIDE_CLIENT = "127.0.8.10:5060"
+SIDE_BACKEND = "127.0.8.11:5060"
+DOUBLE_RR = ("Record-Route: <sip:127.0.8.11:5060;lr>\n"
+             "Record-Route: <sip:127.0.8.10:5060;lr>\n")
+
+
+def backend_side_calls(workdir, binary, uac_scenario, uas_scenario):
+    """100 record-routed calls through a balancer with a backend side; returns the sipps."""
+    b1 = uas(workdir, "b1", "127.0.8.31:5060", scenario=uas_scenario)
+    b2 = uas(workdir, "b2", "127.0.8.32:5060", scenario=uas_scenario)
+    with started(b1, b2):
+        shield = Shield(workdir, binary, SIDE_CLIENT,
+                        [("b1", "127.0.8.31:5060"), ("b2", "127.0.8.32:5060")],
+                        record_route=True, backend_listen=SIDE_BACKEND)
+        with started(shield):
+            caller = uac(workdir, "uac", SIDE_CLIENT, "127.0.8.41:5061", calls=100, rate=50,
+                         scenario=uac_scenario)
+            with started(caller):
+                code = caller.wait(90)
+            check(code == 0 and caller.successful() == 100,
+                  f"backend-side calls: {caller.successful()} ok, {caller.failed()} failed; "
+                  f"{caller.errors()}; backends: {b1.errors()} {b2.errors()}")
+        shield.stop()
+    return caller, b1, b2
+
+
+def check_sides(caller, backends):
+    """What each side saw: backends only our backend-side address in our Via and on top of
+    the Record-Routes, the caller never our backend-side Via; our Route elements popped."""
+    invites = [text for b in backends for d, text in b.messages()
+               if d == "received" and text.startswith("INVITE ")]
+    check(len(invites) >= 100, f"{len(invites)} INVITEs at the backends")
+    for text in invites:
+        lines = text.replace("\r\n", "\n")
+        check(lines.split("\n")[1].startswith("Via: SIP/2.0/UDP 127.0.8.11:5060;branch="),
+              f"our Via toward a backend: {lines[:300]}")
+        check(DOUBLE_RR in lines, f"double Record-Route toward a backend: {lines[:400]}")
+    for d, text in caller.messages():
+        check("Via: SIP/2.0/UDP 127.0.8.11" not in text,
+              f"the caller saw our backend-side Via: {text[:300]}")
+        if d == "received" and not text.startswith("SIP/2.0"):
+            check(not re.search(r"^Route:.*127\.0\.8\.1[01]", text, re.M),
+                  f"our Route elements reached the caller: {text[:300]}")
+    for b in backends:
+        for d, text in b.messages():
+            if d == "received" and not text.startswith("SIP/2.0"):
+                check(not re.search(r"^Route:.*127\.0\.8\.1[01]", text, re.M),
+                      f"our Route elements reached a backend: {text[:300]}")
+
+
+def test_backend_side_caller_bye(workdir, binary):
+    # The caller's ACK and BYE carry Route: <client side>, <backend side>: both are popped.
+    caller, b1, b2 = backend_side_calls(workdir, binary, "uac.xml", "uas.xml")
+    check_sides(caller, [b1, b2])
+
+
+def test_backend_side_callee_bye(workdir, binary):
+    # The callee's BYE goes to the backend-side address with Route: <backend side>, <client
+    # side>; both are popped and it leaves for the caller from the client side.
+    caller, b1, b2 = backend_side_calls(workdir, binary, "uac_callee_bye.xml",
+                                        "uas_callee_bye.xml")
+    check_sides(caller, [b1, b2])
+    byes = [t for d, t in caller.messages() if d == "received" and t.startswith("BYE ")]
+    check(len(byes) >= 100, f"{len(byes)} BYEs reached the caller")
+    check(b1.successful() + b2.successful() == 100,
+          f"callees: {b1.successful()} + {b2.successful()} calls ok")
+
+
 TESTS = [test_calls_spread_and_pinned, test_backend_down_and_up,
          test_sighup_adds_backend_keeps_calls, test_record_route_callee_bye,
-         test_stateless_replies, test_ipv6_calls]
+         test_stateless_replies, test_ipv6_calls, test_backend_side_caller_bye,
+         test_backend_side_callee_bye]
 
 if __name__ == "__main__":
     binary = sys.argv[1]
