@@ -79,10 +79,11 @@ class FloodShield(Shield):
     """A Shield with record-route (so the caller's ACK proves return routability), a control
     socket, metrics and the [shield] rules above."""
 
-    def __init__(self, workdir, binary):
+    def __init__(self, workdir, binary, backend_listen=None):
         self.socket_path = os.path.join(workdir, "control.sock")
         self.metrics_port = free_tcp_port(LISTEN_IP)
-        super().__init__(workdir, binary, LISTEN, BACKENDS, record_route=True, workers=2)
+        super().__init__(workdir, binary, LISTEN, BACKENDS, record_route=True, workers=2,
+                         backend_listen=backend_listen)
 
     def write_config(self, backends):
         super().write_config(backends)
@@ -173,6 +174,14 @@ def started(*processes):
                 p.stop()
 
 
+def backend_responses(backends):
+    """How many responses the backends sent toward the balancer (their answers to the health
+    probes go to the prober's own socket and are left out)."""
+    return sum(1 for b in backends for direction, text in b.messages()
+               if direction == "sent" and text.startswith("SIP/2.0") and
+               not re.search(r"^CSeq:\s*\d+\s+OPTIONS", text, re.M))
+
+
 def test_flood_legit_calls_survive(workdir, binary):
     b1 = uas(workdir, "b1", BACKENDS[0][1])
     b2 = uas(workdir, "b2", BACKENDS[1][1])
@@ -221,6 +230,10 @@ def test_flood_legit_calls_survive(workdir, binary):
           f"{phase1['sources_used'] + phase2['sources_used']} distinct sources in "
           f"{flood_seconds:.1f} s, then {heavy['sent']} from one heavy source)")
     print(f"  legit calls: {ok} ok, {failed} failed of {CALLS} (exit {code})")
+    sent_responses = backend_responses([b1, b2])
+    forwarded_responses = report["counters"]["forwarded_responses"]
+    print(f"  backend responses: {sent_responses} sent, {forwarded_responses} forwarded "
+          f"({sent_responses - forwarded_responses} lost at the shared socket)")
     print(f"  sipshield received {counters['received'] - before['received']} datagrams (flood "
           f"and legit) during the flood; the shield stopped {shield_dropped} "
           f"({json.dumps({k: v for k, v in dropped.items() if v})})")
@@ -267,7 +280,45 @@ def test_flood_legit_calls_survive(workdir, binary):
           "no ban_set event for the heavy source")
 
 
-TESTS = [test_flood_legit_calls_survive]
+# A backend side for the balancer: the backends' traffic arrives here, not at LISTEN.
+BACKEND_SIDE = "127.0.9.11:5060"
+
+
+def test_flood_backend_side_keeps_responses(workdir, binary):
+    """The same flood at a balancer with [server] backend_listen: the backends' responses
+    arrive at their own socket, so however far the flood overflows the client-side socket
+    (the sanitizer build reads far slower than it comes), none of them is lost there."""
+    b1 = uas(workdir, "b1", BACKENDS[0][1])
+    b2 = uas(workdir, "b2", BACKENDS[1][1])
+    with started(b1, b2):
+        shield = FloodShield(workdir, binary, backend_listen=BACKEND_SIDE)
+        with started(shield):
+            caller = uac(workdir, "uac", LISTEN, CALLER, calls=CALLS, rate=CALL_RATE)
+            with started(caller):
+                time.sleep(2.0)  # the caller proves return routability first
+                before = ctl_json(shield, "stats")["total"]["counters"]
+                phase1 = flood(0, PHASE1_SOURCES, PHASE1_SOURCES, 10)
+                phase2 = flood(PHASE1_SOURCES, PHASE2_SOURCES, PHASE2_PACKETS, PHASE2_SECONDS)
+                after = ctl_json(shield, "stats")["total"]["counters"]
+                code = caller.wait(90)
+            ok, failed = caller.successful(), caller.failed()
+        report = shield.stop()
+    flood_sent = phase1["sent"] + phase2["sent"]
+    received = after["received"] - before["received"]
+    sent_responses = backend_responses([b1, b2])
+    forwarded_responses = report["counters"]["forwarded_responses"]
+    print(f"  flood: {flood_sent} packets ({phase1['pps']:.0f} and {phase2['pps']:.0f} pps); "
+          f"sipshield received {received} datagrams meanwhile (flood and legit, both sides)")
+    print(f"  legit calls: {ok} ok, {failed} failed of {CALLS} (exit {code})")
+    print(f"  backend responses: {sent_responses} sent, {forwarded_responses} forwarded")
+    check(phase2["sent"] >= 100_000, f"flood too weak to mean anything: {phase2}")
+    if ok < 0.99 * CALLS:
+        raise Failure(f"legit success {ok}/{CALLS} < 99% (failed {failed}): {caller.errors(5)}")
+    check(forwarded_responses == sent_responses,
+          f"{sent_responses - forwarded_responses} of {sent_responses} backend responses lost")
+
+
+TESTS = [test_flood_legit_calls_survive, test_flood_backend_side_keeps_responses]
 
 if __name__ == "__main__":
     binary, CTL, FLOOD = sys.argv[1], sys.argv[2], sys.argv[3]
