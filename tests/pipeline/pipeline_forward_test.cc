@@ -684,18 +684,8 @@ TEST(PipelineRecordRoute, OnlyOutOfDialogRequestsGetRecordRoute) {
 TEST(PipelineRecordRoute, RequestFromBackendRoutedByRouteOrRequestUri) {
   HarnessOptions options;
   options.record_route = true;
-  const std::string bye_template =
-      "BYE sip:marta@198.51.100.7:5070 SIP/2.0\r\n"
-      "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKbk1\r\n"
-      "Max-Forwards: 70\r\n"
-      "@ROUTE@"
-      "From: <sip:4155550142@sip.harborline.example>;tag=314159-hpbx\r\n"
-      "To: \"Marta\" <sip:marta@voice.kestrel.example>;tag=9fxced76sl\r\n"
-      "Call-ID: a84b4c76e66710b2c9f1d7e3@192.168.14.37\r\n"
-      "CSeq: 1 BYE\r\n"
-      "Content-Length: 0\r\n\r\n";
   auto bye = [&](std::string_view route, std::string_view request_uri = "") {
-    std::string s = replaceOnce(bye_template, "@ROUTE@", route);
+    std::string s = replaceOnce(std::string(kBackendByeTemplate), "@ROUTE@", route);
     if (!request_uri.empty()) {
       s = replaceOnce(s, "sip:marta@198.51.100.7:5070 ", std::string(request_uri) + " ");
     }

@@ -51,6 +51,19 @@ inline std::string replaceOnce(std::string s, std::string_view from, std::string
   return s;
 }
 
+// A BYE a backend (10.0.0.1) sends toward a client in record-route mode; "@ROUTE@" stands for
+// its Route lines.
+inline constexpr std::string_view kBackendByeTemplate =
+    "BYE sip:marta@198.51.100.7:5070 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKbk1\r\n"
+    "Max-Forwards: 70\r\n"
+    "@ROUTE@"
+    "From: <sip:4155550142@sip.harborline.example>;tag=314159-hpbx\r\n"
+    "To: \"Marta\" <sip:marta@voice.kestrel.example>;tag=9fxced76sl\r\n"
+    "Call-ID: a84b4c76e66710b2c9f1d7e3@192.168.14.37\r\n"
+    "CSeq: 1 BYE\r\n"
+    "Content-Length: 0\r\n\r\n";
+
 // afterStartLine inserts `text` right after the first CRLF.
 inline std::string afterStartLine(const std::string& s, std::string_view text) {
   const size_t at = s.find("\r\n");
