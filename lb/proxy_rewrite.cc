@@ -21,13 +21,13 @@ parser::Span headerLine(ByteView input, const HeaderField& field) {
 size_t rewriteRequest(ByteView input, const parser::SipMessage& message,
                       const parser::SipSummary& summary, RequestEdits& edits,
                       MessageEditor& editor, uint8_t* out, size_t capacity) {
-  if (!prepareRequest(input, message, summary, edits, editor)) {
+  if (!prepareRequest(message, summary, edits, editor)) {
     return 0;
   }
   return editor.write(input, out, capacity);
 }
 
-bool prepareRequest(ByteView input, const parser::SipMessage& message,
+bool prepareRequest(const parser::SipMessage& message,
                     const parser::SipSummary& summary, RequestEdits& edits,
                     MessageEditor& editor) {
   editor.clear();

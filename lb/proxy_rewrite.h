@@ -47,7 +47,7 @@ size_t rewriteRequest(parser::ByteView input, const parser::SipMessage& message,
 // caller can apply them in place (MessageEditor::applyInPlace) or copy (write). The edit texts
 // point into `edits` and `editor` must be applied while `edits` lives. Same preconditions as
 // rewriteRequest. Returns false when the editor's table is full (never with these edits).
-bool prepareRequest(parser::ByteView input, const parser::SipMessage& message,
+bool prepareRequest(const parser::SipMessage& message,
                     const parser::SipSummary& summary, RequestEdits& edits,
                     MessageEditor& editor);
 

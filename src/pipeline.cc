@@ -243,7 +243,7 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
 
   // The edits are applied in the received buffer when the backend lends it (DPDK), else
   // copied into a transmit slot: the same bytes either way.
-  if (!lb::prepareRequest(in, message, current_->summary, edits, editor_)) {
+  if (!lb::prepareRequest(message, current_->summary, edits, editor_)) {
     // More edits than the editor holds: only a message with a dozen repeated Max-Forwards
     // lines gets here (RFC 3261 §7.3.1 forbids repeating it at all).
     counters_.add(PipelineCounter::DroppedMalformed);

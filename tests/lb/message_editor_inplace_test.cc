@@ -224,7 +224,7 @@ TEST(MessageEditorInPlace, ProxyRewritesInPlaceMatchCopies) {
       RequestEdits edits = copy_edits;
       expected_length = rewriteRequest(whole, parsed.message, summary, copy_edits, copy_editor,
                                        expected.data(), expected.size());
-      prepared = prepareRequest(whole, parsed.message, summary, edits, editor);
+      prepared = prepareRequest(parsed.message, summary, edits, editor);
       ++requests;
       Arena arena(message.substr(0, whole.size), 128, 0);
       ASSERT_TRUE(prepared);

@@ -433,7 +433,7 @@ TEST(ProxyRewrite, TooManyEditsRefusedWhole) {
   RequestEdits edits;
   edits.via_line = kOurVia;
   MessageEditor editor;
-  EXPECT_FALSE(prepareRequest(p.in(), p.msg(), p.summary, edits, editor));
+  EXPECT_FALSE(prepareRequest(p.msg(), p.summary, edits, editor));
 }
 
 }  // namespace
