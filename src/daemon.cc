@@ -118,11 +118,7 @@ Status Daemon::start() {
   io_config.workers = config_.server.workers == 0
                           ? std::max(1u, std::thread::hardware_concurrency())
                           : config_.server.workers;
-  // Client-side sockets first, then the backend side: buildLocals() tells them apart by index.
-  io_config.worker.listen = config_.server.listen;
-  io_config.worker.listen.insert(io_config.worker.listen.end(),
-                                 config_.server.backend_listen.begin(),
-                                 config_.server.backend_listen.end());
+  io_config.worker.listen = socketAddresses(config_.server);
   io_config.worker.socket_buffer_bytes = static_cast<int>(config_.server.socket_buffer_bytes);
   publisher_ = std::make_unique<lb::SnapshotPublisher<RuntimeSnapshot>>(io_config.workers);
   io_ = std::make_unique<io::UringBackend>(io_config);

@@ -77,7 +77,7 @@ class Replayer {
       return signer.status();
     }
     // Offline there are no sockets: the configured listen addresses are what we "bound".
-    locals_ = buildLocals(config_.server, config_.server.listen);
+    locals_ = buildLocals(config_.server, socketAddresses(config_.server));
     publisher_ = std::make_unique<lb::SnapshotPublisher<RuntimeSnapshot>>(1);
     auto reader = publisher_->registerReader();
     if (!reader.ok()) {

@@ -117,9 +117,7 @@ struct World {
                      *net::Endpoint::parse("[2001:db8::1]:5060")};
     // A backend side too, so that requests change sockets and get two Record-Routes.
     server.backend_listen = {*net::Endpoint::parse("198.18.1.1:5060")};
-    std::vector<net::Endpoint> bound = server.listen;
-    bound.push_back(server.backend_listen[0]);
-    snapshot->locals = buildLocals(server, bound);
+    snapshot->locals = buildLocals(server, socketAddresses(server));
     snapshot->record_route = true;
     snapshot->shield = config->shield.rules;
     snapshot->tag_seed = 0x5eed;

@@ -170,10 +170,8 @@ TEST(PipelineBackendSide, LocalForPrefersTheSideThenTheFamily) {
   ServerConfig server;
   server.listen = {ep("192.0.2.10:5060"), ep("[2001:db8::10]:5060")};
   server.backend_listen = {ep("10.0.0.100:5060")};
-  std::vector<net::Endpoint> bound = server.listen;
-  bound.insert(bound.end(), server.backend_listen.begin(), server.backend_listen.end());
   RuntimeSnapshot snapshot;
-  snapshot.locals = buildLocals(server, bound);
+  snapshot.locals = buildLocals(server, socketAddresses(server));
   ASSERT_EQ(snapshot.locals.size(), 3u);
   EXPECT_FALSE(snapshot.locals[0].backend_side);
   EXPECT_TRUE(snapshot.locals[2].backend_side);

@@ -169,9 +169,7 @@ class Harness {
     server.listen = listen_;
     server.backend_listen = backend_listen_;
     server.advertise = options_.advertise;
-    std::vector<net::Endpoint> bound = listen_;
-    bound.insert(bound.end(), backend_listen_.begin(), backend_listen_.end());
-    snapshot->locals = buildLocals(server, bound);
+    snapshot->locals = buildLocals(server, socketAddresses(server));
     snapshot->signer = signer_;
     snapshot->record_route = options_.record_route;
     snapshot->tag_seed = 0x5eed;
