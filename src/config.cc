@@ -281,11 +281,6 @@ Status Loader::readBackendListen(const toml::table& table, ServerConfig& server)
                    "must be an array of addresses like [\"10.0.0.5:5060\"], got " +
                        describeValue(*node));
   }
-  if (!array->empty() && server.io != IoBackend::Uring) {
-    return errorAt(*node, "server.backend_listen",
-                   "is supported with io = \"uring\" only (the DPDK backend owns one address "
-                   "per family)");
-  }
   for (size_t i = 0; i < array->size(); ++i) {
     net::Endpoint endpoint;
     const std::string path = indexPath("server.backend_listen", i);
@@ -975,6 +970,12 @@ std::string describeConfig(const Config& config) {
   }
   out += '.';
   return out;
+}
+
+std::vector<net::Endpoint> socketAddresses(const ServerConfig& server) {
+  std::vector<net::Endpoint> addresses = server.listen;
+  addresses.insert(addresses.end(), server.backend_listen.begin(), server.backend_listen.end());
+  return addresses;
 }
 
 bool sameListeners(const Config& a, const Config& b) {

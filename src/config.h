@@ -46,7 +46,8 @@ struct ServerConfig {
   // backend_listen holds the UDP addresses that talk to the backends (a private network,
   // say); empty: the listen sockets do. Requests to backends leave from these, naming them in
   // Via and Record-Route (two Record-Routes, RFC 5658), so backends' answers and in-dialog
-  // requests arrive here, apart from client traffic and floods. uring only.
+  // requests arrive here, apart from client traffic and floods. With io = "dpdk" each must
+  // be one of dpdk.addresses.
   std::vector<net::Endpoint> backend_listen;
   // advertise is the "host:port" we write into our Via and Record-Route; after a successful
   // parse it is never empty (it defaults to the first listen address).
@@ -56,6 +57,10 @@ struct ServerConfig {
 
   friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
+
+// socketAddresses lists the addresses to bind, in local-index order: server.listen, then
+// server.backend_listen (buildLocals() tells the sides apart by that order). Thread-safe.
+[[nodiscard]] std::vector<net::Endpoint> socketAddresses(const ServerConfig& server);
 
 // BalancerConfig is the [balancer] table: backend choice and the branch-signing secret.
 struct BalancerConfig {

@@ -115,12 +115,6 @@ bool RuntimeSnapshot::isLocal(std::string_view host, uint16_t port) const {
   return false;
 }
 
-std::vector<net::Endpoint> socketAddresses(const ServerConfig& server) {
-  std::vector<net::Endpoint> addresses = server.listen;
-  addresses.insert(addresses.end(), server.backend_listen.begin(), server.backend_listen.end());
-  return addresses;
-}
-
 std::vector<LocalIdentity> buildLocals(const ServerConfig& server,
                                        const std::vector<net::Endpoint>& bound) {
   std::vector<LocalIdentity> locals;

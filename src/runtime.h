@@ -66,10 +66,6 @@ struct RuntimeSnapshot {
   [[nodiscard]] bool isLocal(std::string_view host, uint16_t port) const;
 };
 
-// socketAddresses lists the addresses to bind, in the order buildLocals() expects:
-// server.listen, then server.backend_listen.
-std::vector<net::Endpoint> socketAddresses(const ServerConfig& server);
-
 // buildLocals derives our identities from the bound sockets (server.listen's, then
 // server.backend_listen's, in that order) and the `advertise` setting.
 std::vector<LocalIdentity> buildLocals(const ServerConfig& server,

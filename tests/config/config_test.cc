@@ -478,10 +478,6 @@ std::vector<BadCase> badCases() {
       {"backend_listen not an array", minimalWith("[server]\nbackend_listen = \"10.0.0.1:5060\"\n"),
        "test.toml:7: server.backend_listen: must be an array of addresses like "
        "[\"10.0.0.5:5060\"], got \"10.0.0.1:5060\""},
-      {"backend_listen with dpdk",
-       minimalWith("[server]\nio = \"dpdk\"\nbackend_listen = [\"10.0.0.1:5060\"]\n[dpdk]\n"),
-       "test.toml:8: server.backend_listen: is supported with io = \"uring\" only (the DPDK "
-       "backend owns one address per family)"},
       {"listen host name", minimalWith("[server]\nlisten = [\"localhost:5060\"]\n"),
        "test.toml:7: server.listen[0]: bad address \"localhost:5060\": not an IPv4 address"},
       {"listen missing port", minimalWith("[server]\nlisten = [\"127.0.0.1\"]\n"),

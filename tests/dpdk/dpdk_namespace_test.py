@@ -168,16 +168,19 @@ class DpdkShield(harness.Shield):
     with `tap` set, port 0 gets an exception path to the kernel through TAP interface `tap`;
     with `probes` = (interval_ms, timeout_ms), OPTIONS health probes are on (else off)."""
 
-    def __init__(self, workdir, binary, backends, tap=None, workers=1, probes=None):
+    def __init__(self, workdir, binary, backends, tap=None, workers=1, probes=None,
+                 backend_listen=None, record_route=False):
         self.backends = backends
         self.tap = tap
         self.worker_count = workers
         self.probes = probes
+        self.backend_side = backend_listen
         # A control socket when there are several workers (per-worker counters come from it)
         # or probes (backend states come from it).
         self.socket_path = (os.path.join(workdir, "control.sock")
                             if workers > 1 or probes else "")
-        super().__init__(workdir, binary, f"{LB_V4}:5060", backends, workers=workers)
+        super().__init__(workdir, binary, f"{LB_V4}:5060", backends, workers=workers,
+                         record_route=record_route)
 
     def write_config(self, backends):
         cpu = os.sched_getaffinity(0)
@@ -187,9 +190,12 @@ class DpdkShield(harness.Shield):
         # flows over them (af_packet's RSS).
         qpairs = f",qpairs={self.worker_count}" if self.worker_count > 1 else ""
         lines = ["[server]", 'io = "dpdk"', f'listen = ["{LB_V4}:5060"]',
-                 f"workers = {self.worker_count}",
-                 "[balancer]", f'secret = "{harness.SECRET}"',
-                 "[health]"]
+                 f"workers = {self.worker_count}"]
+        if self.backend_side:
+            lines.append(f'backend_listen = ["{self.backend_side}"]')
+        lines += ["[balancer]", f'secret = "{harness.SECRET}"',
+                  f"record_route = {'true' if self.record_route else 'false'}",
+                  "[health]"]
         if self.probes:
             lines += ["enabled = true", f"interval_ms = {self.probes[0]}",
                       f"timeout_ms = {self.probes[1]}", "failures_to_down = 2",
@@ -225,7 +231,7 @@ def uas_backend(workdir, ns, name, address):
                                       "-i", address, "-p", "5060"])
 
 
-def start_shield(workdir, binary, backends, tap=None, workers=1, probes=None):
+def start_shield(workdir, binary, backends, tap=None, workers=1, probes=None, **options):
     original = subprocess.Popen
 
     def popen(cmd, *args, **kwargs):
@@ -235,7 +241,7 @@ def start_shield(workdir, binary, backends, tap=None, workers=1, probes=None):
 
     subprocess.Popen = popen
     try:
-        return DpdkShield(workdir, binary, backends, tap, workers, probes)
+        return DpdkShield(workdir, binary, backends, tap, workers, probes, **options)
     finally:
         subprocess.Popen = original
 
@@ -605,8 +611,53 @@ def test_two_workers(workdir, binary):
                 p.stop()
 
 
+def test_backend_side(workdir, binary):
+    """backend_listen on the balancer's second port (198.18.1.1, the backends' link), record-
+    route on: calls succeed, the backends get every INVITE from our backend-side address (our
+    Via, both Record-Routes with that side on top) and the caller never sees it in a Via."""
+    with Topology():
+        backends = [("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")]
+        procs = [uas_backend(workdir, NS_BACKEND, "uas_a", BACKEND_A),
+                 uas_backend(workdir, NS_BACKEND, "uas_b", BACKEND_B)]
+        shield = None
+        try:
+            shield = start_shield(workdir, binary, backends, backend_listen=f"{LB_BACKSIDE}:5060",
+                                  record_route=True)
+            sh(*in_ns(NS_CLIENT, sys.executable, "-c", PING, LB_V4, "1"), check_rc=False)
+            calls = 40
+            uac = NsSipp(NS_CLIENT, workdir, "uac",
+                         ["-sf", os.path.join(harness.SCENARIOS, "uac.xml"), f"{LB_V4}:5060",
+                          "-i", CLIENT_V4, "-p", "5070", "-m", str(calls), "-r", "20",
+                          "-d", "100", "-timeout", "60"])
+            procs.append(uac)
+            uac.wait(90)
+            check(uac.successful() == calls and uac.failed() == 0,
+                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}; {uac.errors()}")
+            invites = [t.replace("\r\n", "\n") for p in procs[:2] for d, t in p.messages()
+                       if d == "received" and t.startswith("INVITE ")]
+            check(len(invites) >= calls, f"{len(invites)} INVITEs at the backends")
+            double_rr = (f"Record-Route: <sip:{LB_BACKSIDE}:5060;lr>\n"
+                         f"Record-Route: <sip:{LB_V4}:5060;lr>\n")
+            for text in invites:
+                check(text.split("\n")[1].startswith(f"Via: SIP/2.0/UDP {LB_BACKSIDE}:5060;"),
+                      f"our Via toward a backend: {text[:300]}")
+                check(double_rr in text, f"double Record-Route: {text[:400]}")
+            check(all(f"Via: SIP/2.0/UDP {LB_BACKSIDE}" not in t for _, t in uac.messages()),
+                  "the caller saw our backend-side Via")
+            report = shield.stop()
+            shield = None
+            check(report["counters"]["forwarded_requests"] >= 3 * calls,
+                  f"counters {report['counters']}")
+        finally:
+            if shield is not None:
+                shield.stop()
+            for p in procs:
+                if p.proc.poll() is None:
+                    p.stop()
+
+
 TESTS = [test_calls_arp_and_ping, test_fragmented_invite, test_exception_path,
-         test_health_probes, test_two_workers]
+         test_health_probes, test_two_workers, test_backend_side]
 
 if __name__ == "__main__":
     if os.geteuid() != 0:

@@ -52,7 +52,7 @@ Result<DpdkBackendConfig> dpdkBackendConfig(const Config& config) {
   out.mtu = dpdk.mtu;
   out.burst = std::min<uint32_t>(dpdk.burst, 32);
   out.workers = config.server.workers == 0 ? 1 : config.server.workers;
-  out.listen = config.server.listen;
+  out.listen = socketAddresses(config.server);  // local_index order, as buildLocals() reads it
   if (dpdk.ports.empty()) {
     return invalidArgument("dpdk.ports: at least one [[dpdk.ports]] is needed");
   }
@@ -138,7 +138,7 @@ Result<DpdkBackendConfig> dpdkBackendConfig(const Config& config) {
       owned = owned || address.ip == listen.ip;
     }
     if (!owned || listen.port == 0) {
-      return invalidArgument("server.listen: " + listen.toString() +
+      return invalidArgument("server.listen / backend_listen: " + listen.toString() +
                              " must be one of dpdk.addresses with a fixed port");
     }
   }
