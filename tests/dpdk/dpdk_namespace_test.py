@@ -246,12 +246,41 @@ def start_shield(workdir, binary, backends, tap=None, workers=1, probes=None, **
         subprocess.Popen = original
 
 
+def stop_all(shield, procs):
+    """Stops the balancer (unless a test stopped it already) and the sipps still running."""
+    if shield is not None:
+        shield.stop()
+    for p in procs:
+        if p.proc.poll() is None:
+            p.stop()
+
+
+def two_backends(workdir):
+    """The two sipp UAS backends in the backend namespace (started): their config entries and
+    their processes."""
+    return ([("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")],
+            [uas_backend(workdir, NS_BACKEND, "uas_a", BACKEND_A),
+             uas_backend(workdir, NS_BACKEND, "uas_b", BACKEND_B)])
+
+
+def place_calls(workdir, procs, calls, sipp_args=("-p", "5070")):
+    """`calls` sipp calls from the client namespace to the balancer (added to `procs` for
+    clean-up); checks that every one succeeded and returns the caller."""
+    uac = NsSipp(NS_CLIENT, workdir, "uac",
+                 ["-sf", os.path.join(harness.SCENARIOS, "uac.xml"), f"{LB_V4}:5060",
+                  "-i", CLIENT_V4, *sipp_args, "-m", str(calls), "-r", "20", "-d", "100",
+                  "-timeout", "60"])
+    procs.append(uac)
+    uac.wait(90)
+    check(uac.successful() == calls and uac.failed() == 0,
+          f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}; {uac.errors()}")
+    return uac
+
+
 def test_calls_arp_and_ping(workdir, binary):
     """Real sipp calls client -> DPDK balancer -> two sipp backends; ARP and ping answered."""
     with Topology() as topo:
-        backends = [("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")]
-        procs = [uas_backend(workdir, NS_BACKEND, "uas_a", BACKEND_A),
-                 uas_backend(workdir, NS_BACKEND, "uas_b", BACKEND_B)]
+        backends, procs = two_backends(workdir)
         shield = None
         try:
             shield = start_shield(workdir, binary, backends)
@@ -260,14 +289,7 @@ def test_calls_arp_and_ping(workdir, binary):
             neigh = sh("ip", "-n", NS_CLIENT, "neigh", "show", LB_V4).stdout
             check(topo.lb_mac in neigh, f"client's ARP entry {neigh!r} != {topo.lb_mac}")
             calls = 40
-            uac = NsSipp(NS_CLIENT, workdir, "uac",
-                         ["-sf", os.path.join(harness.SCENARIOS, "uac.xml"), f"{LB_V4}:5060",
-                          "-i", CLIENT_V4, "-p", "5070", "-m", str(calls), "-r", "20",
-                          "-d", "100", "-timeout", "60"])
-            procs.append(uac)
-            uac.wait(90)
-            check(uac.successful() == calls and uac.failed() == 0,
-                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}; {uac.errors()}")
+            place_calls(workdir, procs, calls)
             a, b = procs[0].call_ids(), procs[1].call_ids()
             check(a and b, f"both backends must take calls: a={len(a)} b={len(b)}")
             check(not (a & b), "a call reached both backends")
@@ -559,11 +581,7 @@ def test_health_probes(workdir, binary):
             probed = [c for c in procs[0].call_ids() if c.startswith("sipshield-probe-")]
             check(probed, "backend a never saw an OPTIONS probe")
         finally:
-            if shield is not None:
-                shield.stop()
-            for p in procs:
-                if p.proc.poll() is None:
-                    p.stop()
+            stop_all(shield, procs)
 
 
 def test_two_workers(workdir, binary):
@@ -573,22 +591,13 @@ def test_two_workers(workdir, binary):
     ctl = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(binary))), "sipshieldctl")
     check(os.path.exists(ctl), f"sipshieldctl not found beside {binary}: {ctl}")
     with Topology():
-        backends = [("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")]
-        procs = [uas_backend(workdir, NS_BACKEND, "uas_a", BACKEND_A),
-                 uas_backend(workdir, NS_BACKEND, "uas_b", BACKEND_B)]
+        backends, procs = two_backends(workdir)
         shield = None
         try:
             shield = start_shield(workdir, binary, backends, workers=2)
             sh(*in_ns(NS_CLIENT, sys.executable, "-c", PING, LB_V4, "1"), check_rc=False)
             calls = 40
-            uac = NsSipp(NS_CLIENT, workdir, "uac",
-                         ["-sf", os.path.join(harness.SCENARIOS, "uac.xml"), f"{LB_V4}:5060",
-                          "-i", CLIENT_V4, "-t", "un", "-max_socket", "200", "-m", str(calls),
-                          "-r", "20", "-d", "100", "-timeout", "60"])
-            procs.append(uac)
-            uac.wait(90)
-            check(uac.successful() == calls and uac.failed() == 0,
-                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}; {uac.errors()}")
+            place_calls(workdir, procs, calls, sipp_args=("-t", "un", "-max_socket", "200"))
             a, b = procs[0].call_ids(), procs[1].call_ids()
             check(a and b, f"both backends must take calls: a={len(a)} b={len(b)}")
             check(not (a & b), "a call reached both backends")
@@ -616,23 +625,14 @@ def test_backend_side(workdir, binary):
     route on: calls succeed, the backends get every INVITE from our backend-side address (our
     Via, both Record-Routes with that side on top) and the caller never sees it in a Via."""
     with Topology():
-        backends = [("a", f"{BACKEND_A}:5060"), ("b", f"{BACKEND_B}:5060")]
-        procs = [uas_backend(workdir, NS_BACKEND, "uas_a", BACKEND_A),
-                 uas_backend(workdir, NS_BACKEND, "uas_b", BACKEND_B)]
+        backends, procs = two_backends(workdir)
         shield = None
         try:
             shield = start_shield(workdir, binary, backends, backend_listen=f"{LB_BACKSIDE}:5060",
                                   record_route=True)
             sh(*in_ns(NS_CLIENT, sys.executable, "-c", PING, LB_V4, "1"), check_rc=False)
             calls = 40
-            uac = NsSipp(NS_CLIENT, workdir, "uac",
-                         ["-sf", os.path.join(harness.SCENARIOS, "uac.xml"), f"{LB_V4}:5060",
-                          "-i", CLIENT_V4, "-p", "5070", "-m", str(calls), "-r", "20",
-                          "-d", "100", "-timeout", "60"])
-            procs.append(uac)
-            uac.wait(90)
-            check(uac.successful() == calls and uac.failed() == 0,
-                  f"calls: {uac.successful()} ok, {uac.failed()} failed of {calls}; {uac.errors()}")
+            uac = place_calls(workdir, procs, calls)
             invites = [t.replace("\r\n", "\n") for p in procs[:2] for d, t in p.messages()
                        if d == "received" and t.startswith("INVITE ")]
             check(len(invites) >= calls, f"{len(invites)} INVITEs at the backends")
@@ -649,11 +649,7 @@ def test_backend_side(workdir, binary):
             check(report["counters"]["forwarded_requests"] >= 3 * calls,
                   f"counters {report['counters']}")
         finally:
-            if shield is not None:
-                shield.stop()
-            for p in procs:
-                if p.proc.poll() is None:
-                    p.stop()
+            stop_all(shield, procs)
 
 
 TESTS = [test_calls_arp_and_ping, test_fragmented_invite, test_exception_path,
