@@ -1,6 +1,5 @@
 #include "lb/proxy_rewrite.h"
 
-#include "parser/name_addr.h"
 
 namespace sipshield::lb {
 

@@ -4,13 +4,11 @@
 
 #include "lb/proxy_rewrite.h"
 #include "lb/stateless_reply.h"
-#include "parser/name_addr.h"
 #include "parser/uri.h"
 
 namespace sipshield {
 
 using parser::ByteView;
-using parser::HeaderId;
 using parser::Method;
 using parser::ScanStatus;
 
