@@ -173,55 +173,19 @@ inline HeaderId lookupHeaderName(const char* name, size_t length) {
   return static_cast<HeaderId>(candidate - 1);
 }
 
-// The scanner's branch-free variant: full and compact names share one perfect hash whose
-// entries hold the folded name as three zero-padded words, so a lookup is one hash, three
-// masked word compares and a select, whatever the name's length.
+// The scanner's branch-free variant. A name's first 8 bytes, folded and masked to its length,
+// with the length, pick its slot through a multiply-shift perfect hash (full and compact names
+// share it); the slot holds the folded name as three zero-padded words, so a lookup is one
+// multiply, three masked word compares and a select, whatever the name's length. The masks
+// make a length check unnecessary: a name of another length differs from the entry in a byte
+// that is zero on one side and a token character (never zero once folded) on the other.
 struct WordEntry {
   uint64_t words[3];
-  uint8_t length;  // 0xFF: empty slot
-  uint8_t id;
+  uint8_t id;  // HeaderId::Other for an empty slot (its zero words match no name)
 };
 
-inline constexpr uint32_t kWordHashSize = 256;
-
-constexpr uint32_t wordHash(size_t length, uint32_t first, uint32_t last, uint32_t k1,
-                            uint32_t k2) {
-  return (static_cast<uint32_t>(length) + first * k1 + last * k2) & (kWordHashSize - 1);
-}
-
-struct WordKey {
-  size_t length;
-  uint32_t first;
-  uint32_t last;
-};
-
-constexpr HashMultipliers findWordMultipliers() {
-  for (uint32_t k1 = 1; k1 < 64; ++k1) {
-    for (uint32_t k2 = 0; k2 < 64; ++k2) {
-      std::array<bool, kWordHashSize> used{};
-      bool ok = true;
-      for (const HeaderInfo& h : kHeaders) {
-        WordKey keys[2] = {{h.name.size(), foldAscii(h.name.front()), foldAscii(h.name.back())},
-                           {1, foldAscii(h.compact), foldAscii(h.compact)}};
-        for (int k = 0; k < (h.compact != 0 ? 2 : 1) && ok; ++k) {
-          uint32_t slot = wordHash(keys[k].length, keys[k].first, keys[k].last, k1, k2);
-          ok = !used[slot];
-          used[slot] = true;
-        }
-        if (!ok) {
-          break;
-        }
-      }
-      if (ok) {
-        return {k1, k2};
-      }
-    }
-  }
-  return {};
-}
-
-inline constexpr HashMultipliers kWordMultipliers = findWordMultipliers();
-static_assert(kWordMultipliers.k1 != 0, "no collision-free header word hash found");
+inline constexpr uint32_t kWordHashBits = 8;
+inline constexpr uint32_t kWordHashSize = 1u << kWordHashBits;
 
 constexpr uint64_t packFolded(std::string_view text, size_t from) {
   uint64_t w = 0;
@@ -230,6 +194,43 @@ constexpr uint64_t packFolded(std::string_view text, size_t from) {
   }
   return w;
 }
+
+constexpr uint32_t wordHash(uint64_t first_word, uint32_t length, uint64_t multiplier) {
+  return static_cast<uint32_t>(((first_word + length) * multiplier) >> (64 - kWordHashBits));
+}
+
+// findWordMultiplier searches an odd multiplier under which no two known names (full or
+// compact) share a slot; the search runs at compile time, so adding a header to
+// SIPSHIELD_HEADERS re-derives it.
+constexpr uint64_t findWordMultiplier() {
+  uint64_t candidate = 0x9E3779B97F4A7C15ull;  // any odd start; a xorshift walks from it
+  for (int attempt = 0; attempt < 20000; ++attempt) {
+    std::array<bool, kWordHashSize> used{};
+    bool ok = true;
+    for (size_t i = 0; i < kHeaders.size() && ok; ++i) {
+      const HeaderInfo& h = kHeaders[i];
+      const char compact[1] = {h.compact};
+      const std::string_view forms[2] = {h.name, std::string_view(compact, 1)};
+      for (int k = 0; k < (h.compact != 0 ? 2 : 1) && ok; ++k) {
+        uint32_t slot = wordHash(packFolded(forms[k], 0),
+                                 static_cast<uint32_t>(forms[k].size()), candidate);
+        ok = !used[slot];
+        used[slot] = true;
+      }
+    }
+    if (ok) {
+      return candidate;
+    }
+    candidate ^= candidate << 13;
+    candidate ^= candidate >> 7;
+    candidate ^= candidate << 17;
+    candidate |= 1;
+  }
+  return 0;
+}
+
+inline constexpr uint64_t kWordMultiplier = findWordMultiplier();
+static_assert(kWordMultiplier != 0, "no collision-free header word hash found");
 
 struct WordTable {
   std::array<WordEntry, kWordHashSize> slot{};
@@ -240,22 +241,19 @@ struct WordTable {
 constexpr WordTable makeWordTable() {
   WordTable t{};
   for (WordEntry& e : t.slot) {
-    e.length = 0xFF;
     e.id = static_cast<uint8_t>(HeaderId::Other);
   }
   for (size_t i = 0; i < kHeaders.size(); ++i) {
     const HeaderInfo& h = kHeaders[i];
-    char compact[1] = {h.compact};
-    std::string_view forms[2] = {h.name, std::string_view(compact, 1)};
+    const char compact[1] = {h.compact};
+    const std::string_view forms[2] = {h.name, std::string_view(compact, 1)};
     for (int k = 0; k < (h.compact != 0 ? 2 : 1); ++k) {
       std::string_view text = forms[k];
-      WordEntry& e = t.slot[wordHash(text.size(), foldAscii(text.front()),
-                                     foldAscii(text.back()), kWordMultipliers.k1,
-                                     kWordMultipliers.k2)];
+      WordEntry& e = t.slot[wordHash(packFolded(text, 0), static_cast<uint32_t>(text.size()),
+                                     kWordMultiplier)];
       e.words[0] = packFolded(text, 0);
       e.words[1] = packFolded(text, 8);
       e.words[2] = packFolded(text, 16);
-      e.length = static_cast<uint8_t>(text.size());
       e.id = static_cast<uint8_t>(i);
     }
   }
@@ -274,18 +272,18 @@ inline constexpr WordTable kWordTable = makeWordTable();
 // more readable bytes (`name + 24` must not pass the end of the buffer): it reads 24 bytes
 // and masks off what is not the name.
 inline HeaderId lookupHeaderNameWide(const char* name, size_t length) {
-  // One 32-bit clamp serves the hash, the last letter and the mask row.
+  // Lengths past 23 clamp to 23: the 23 bytes kept are all token characters, where every
+  // entry (20 letters at most) has a zero.
   constexpr auto kLongest = static_cast<uint32_t>(kMaxHeaderNameLength - 1);
   const uint32_t n = length <= kLongest ? static_cast<uint32_t>(length) : kLongest;
-  const WordEntry& e = kWordTable.slot[wordHash(n, foldAscii(name[0]), foldAscii(name[n - 1]),
-                                                kWordMultipliers.k1, kWordMultipliers.k2)];
   const auto& mask = kWordTable.length_mask[n];
   constexpr uint64_t kFold = 0x2020202020202020ull;
-  uint64_t diff = (((load64(name) | kFold) ^ e.words[0]) & mask[0]) |
-                  (((load64(name + 8) | kFold) ^ e.words[1]) & mask[1]) |
-                  (((load64(name + 16) | kFold) ^ e.words[2]) & mask[2]);
-  bool match = (diff == 0) & (e.length == length);
-  return match ? static_cast<HeaderId>(e.id) : HeaderId::Other;
+  const uint64_t first = (load64(name) | kFold) & mask[0];
+  const WordEntry& e = kWordTable.slot[wordHash(first, n, kWordMultiplier)];
+  const uint64_t diff = (first ^ e.words[0]) |
+                        (((load64(name + 8) | kFold) & mask[1]) ^ e.words[1]) |
+                        (((load64(name + 16) | kFold) & mask[2]) ^ e.words[2]);
+  return diff == 0 ? static_cast<HeaderId>(e.id) : HeaderId::Other;
 }
 
 inline constexpr std::array<bool, kKnownHeaderCount + 1> makeSingleValued() {
