@@ -6,6 +6,51 @@
 #include "src/net/frame.h"
 
 namespace sipshield::net {
+namespace {
+
+constexpr uint8_t kHopByHop = 0;
+constexpr uint8_t kRouting = 43;
+constexpr uint8_t kDestinationOptions = 60;
+
+// unfragmentablePart sets plan.l3_header and plan.next_header_at for the IPv6 packet at `ip`
+// (`total` bytes, fixed header included): RFC 8200 §4.5 keeps the fixed header, a hop-by-hop
+// header, a routing header and a destination options header that precedes a routing header
+// in front of the fragment header, in every fragment. False for a fragment already, or for
+// extension headers that run past the packet.
+bool unfragmentablePart(const uint8_t* ip, uint32_t total, FragmentPlan& plan) {
+  uint32_t at = kIpv6HeaderBytes;
+  uint32_t next_at = 6;
+  uint8_t next = ip[next_at];
+  while (true) {
+    bool keep = next == kHopByHop || next == kRouting;
+    if (next == kDestinationOptions && at + 2 <= total) {
+      // Only destination options for the routing header's hops stay in front.
+      const uint32_t after = at + (ip[at + 1] + 1u) * 8u;
+      keep = after < total && ip[at] == kRouting;
+    }
+    if (!keep) {
+      break;
+    }
+    if (at + 2 > total) {
+      return false;
+    }
+    const uint32_t length = (ip[at + 1] + 1u) * 8u;
+    if (at + length > total) {
+      return false;
+    }
+    next_at = at;
+    next = ip[at];
+    at += length;
+  }
+  if (next == kIpProtoFragment) {
+    return false;
+  }
+  plan.l3_header = at;
+  plan.next_header_at = next_at;
+  return true;
+}
+
+}  // namespace
 
 bool planFragments(const uint8_t* frame, uint32_t size, uint32_t l2_length, uint32_t mtu,
                    FragmentPlan& plan) {
@@ -31,16 +76,17 @@ bool planFragments(const uint8_t* frame, uint32_t size, uint32_t l2_length, uint
     }
     room = mtu > plan.l3_header ? mtu - plan.l3_header : 0;
   } else if (version == 6) {
-    plan.l3_header = kIpv6HeaderBytes;
     if (available < kIpv6HeaderBytes || mtu < 1280) {
       return false;
     }
-    const uint8_t next = ip[6];
-    if (next == 0 || next == 43 || next == kIpProtoFragment) {
-      return false;  // hop-by-hop / routing must precede the fragment header; or a fragment
-    }
     total = kIpv6HeaderBytes + load16(ip + 4);
-    room = mtu - kIpv6HeaderBytes - 8;  // after the fragment header
+    if (total > available || !unfragmentablePart(ip, total, plan)) {
+      return false;
+    }
+    if (mtu < plan.l3_header + 8 + 8) {
+      return false;  // not one 8-byte payload unit after the fragment header
+    }
+    room = mtu - plan.l3_header - 8;  // after the fragment header
   } else {
     return false;
   }
@@ -95,14 +141,14 @@ void writeFragment(const uint8_t* frame, const FragmentPlan& plan, uint32_t inde
     std::memcpy(ip + plan.l3_header, payload, length);
     return;
   }
-  uint8_t* fragment = ip + kIpv6HeaderBytes;
-  fragment[0] = ip[6];  // the upper layer follows the fragment header
+  uint8_t* fragment = ip + plan.l3_header;
+  fragment[0] = ip[plan.next_header_at];  // the fragmentable part follows the fragment header
   fragment[1] = 0;
   store16(fragment + 2, static_cast<uint16_t>(offset | (more ? 1u : 0u)));
   store16(fragment + 4, static_cast<uint16_t>(ident >> 16));
   store16(fragment + 6, static_cast<uint16_t>(ident));
-  ip[6] = kIpProtoFragment;
-  store16(ip + 4, static_cast<uint16_t>(8 + length));
+  ip[plan.next_header_at] = kIpProtoFragment;
+  store16(ip + 4, static_cast<uint16_t>(plan.l3_header - kIpv6HeaderBytes + 8 + length));
   std::memcpy(fragment + 8, payload, length);
 }
 

@@ -134,6 +134,28 @@ std::vector<uint8_t> udpFrame(bool v4, size_t payload_bytes) {
   return frame;
 }
 
+// withExtensionHeaders inserts IPv6 extension headers (type, bytes: a multiple of 8) between
+// the fixed header and the upper layer of `frame` (from udpFrame(false, ...)), chaining their
+// Next Header fields and growing the payload length.
+std::vector<uint8_t> withExtensionHeaders(std::vector<uint8_t> frame,
+                                          const std::vector<std::pair<uint8_t, uint32_t>>& headers) {
+  const size_t ip = 14;
+  std::vector<uint8_t> inserted;
+  uint8_t upper = frame[ip + 6];
+  for (size_t h = 0; h < headers.size(); ++h) {
+    const uint32_t bytes = headers[h].second;
+    std::vector<uint8_t> header(bytes, static_cast<uint8_t>(0x30 + h));  // options: any bytes
+    header[0] = h + 1 < headers.size() ? headers[h + 1].first : upper;
+    header[1] = static_cast<uint8_t>(bytes / 8 - 1);
+    inserted.insert(inserted.end(), header.begin(), header.end());
+  }
+  frame[ip + 6] = headers.front().first;
+  net::store16(frame.data() + ip + 4,
+               static_cast<uint16_t>(net::load16(frame.data() + ip + 4) + inserted.size()));
+  frame.insert(frame.begin() + ip + net::kIpv6HeaderBytes, inserted.begin(), inserted.end());
+  return frame;
+}
+
 // A reassembled packet too big for the TAP is cut into fragments of at most the MTU that put
 // back together (by offset) give the original IP payload; IPv4 keeps its identification and
 // gets valid header checksums, IPv6 gets fragment headers naming UDP; a packet that fits is
@@ -198,8 +220,8 @@ TEST(Refragment, FragmentsPutBackTogetherGiveThePacket) {
   }
 }
 
-// What cannot be cut: a fragment, an IPv6 hop-by-hop header, an MTU below the minimum, a
-// length field past the bytes, something that is not IP.
+// What cannot be cut: a fragment, IPv6 extension headers past the packet or leaving no room,
+// an MTU below the minimum, a length field past the bytes, something that is not IP.
 TEST(Refragment, RefusesWhatItCannotCut) {
   net::FragmentPlan plan;
   std::vector<uint8_t> v4 = udpFrame(true, 3000);
@@ -212,10 +234,81 @@ TEST(Refragment, RefusesWhatItCannotCut) {
                                   1500, plan));
   std::vector<uint8_t> v6 = udpFrame(false, 3000);
   EXPECT_FALSE(net::planFragments(v6.data(), static_cast<uint32_t>(v6.size()), 14, 1000, plan));
-  v6[14 + 6] = 0;  // hop-by-hop
-  EXPECT_FALSE(net::planFragments(v6.data(), static_cast<uint32_t>(v6.size()), 14, 1500, plan));
+  std::vector<uint8_t> v6_fragment = v6;
+  v6_fragment[14 + 6] = net::kIpProtoFragment;
+  EXPECT_FALSE(net::planFragments(v6_fragment.data(), static_cast<uint32_t>(v6_fragment.size()),
+                                  14, 1500, plan));
+  // A hop-by-hop header whose length runs past the packet.
+  std::vector<uint8_t> v6_short = udpFrame(false, 100);
+  v6_short[14 + 6] = 0;
+  v6_short[14 + 40 + 1] = 200;
+  EXPECT_FALSE(net::planFragments(v6_short.data(), static_cast<uint32_t>(v6_short.size()), 14,
+                                  1500, plan));
+  // A routing header so long that no payload fits beside it in 1280 bytes.
+  std::vector<uint8_t> v6_long = withExtensionHeaders(udpFrame(false, 3000), {{43, 1272}});
+  EXPECT_FALSE(net::planFragments(v6_long.data(), static_cast<uint32_t>(v6_long.size()), 14,
+                                  1280, plan));
   v6[14] = 0x50;  // version 5
   EXPECT_FALSE(net::planFragments(v6.data(), static_cast<uint32_t>(v6.size()), 14, 1500, plan));
+}
+
+// RFC 8200 §4.5: hop-by-hop, routing and a destination options header ahead of a routing
+// header stay in front of the fragment header in every fragment, whose Next Header the last of
+// them now names; a destination options header after routing goes with the payload.
+TEST(Refragment, Ipv6ExtensionHeadersStayInFront) {
+  struct Case {
+    std::vector<std::pair<uint8_t, uint32_t>> headers;  // (type, bytes) after the fixed header
+    uint32_t unfragmentable;                            // bytes kept in front, fixed included
+    uint8_t fragmentable_next;                          // what the fragment header names
+  };
+  const Case cases[] = {
+      {{{0, 8}}, 48, net::kIpProtoUdp},
+      {{{0, 8}, {60, 16}, {43, 24}}, 88, net::kIpProtoUdp},
+      {{{0, 8}, {43, 24}, {60, 8}}, 72, 60},
+      {{{60, 8}}, 40, 60},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.unfragmentable);
+    const std::vector<uint8_t> frame = withExtensionHeaders(udpFrame(false, 3000), c.headers);
+    net::FragmentPlan plan;
+    ASSERT_TRUE(net::planFragments(frame.data(), static_cast<uint32_t>(frame.size()), 14, 1280,
+                                   plan));
+    EXPECT_EQ(plan.l3_header, c.unfragmentable);
+    ASSERT_GT(plan.count, 1u);
+    const uint8_t* original = frame.data() + 14;
+    const size_t ip_payload = frame.size() - 14 - plan.l3_header;
+    std::vector<uint8_t> rebuilt(ip_payload, 0xEE);
+    size_t covered = 0;
+    for (uint32_t i = 0; i < plan.count; ++i) {
+      std::vector<uint8_t> out(net::fragmentFrameBytes(plan, i));
+      net::writeFragment(frame.data(), plan, i, 0xABCD1234, out.data());
+      ASSERT_LE(out.size() - 14, 1280u);
+      const uint8_t* ip6 = out.data() + 14;
+      EXPECT_EQ(net::load16(ip6 + 4), out.size() - 14 - net::kIpv6HeaderBytes);
+      // The unfragmentable part is the original's but for the one Next Header byte.
+      for (uint32_t b = 0; b < plan.l3_header; ++b) {
+        if (b == 4 || b == 5) {
+          continue;  // payload length
+        }
+        if (b == plan.next_header_at) {
+          EXPECT_EQ(ip6[b], net::kIpProtoFragment);
+        } else {
+          EXPECT_EQ(ip6[b], original[b]) << "byte " << b;
+        }
+      }
+      const uint8_t* fragment = ip6 + plan.l3_header;
+      EXPECT_EQ(fragment[0], c.fragmentable_next);
+      const uint16_t word = net::load16(fragment + 2);
+      const uint32_t offset = word & 0xFFF8u;
+      EXPECT_EQ((word & 1u) != 0, i + 1 < plan.count);
+      const size_t length = out.size() - 14 - plan.l3_header - 8;
+      ASSERT_LE(offset + length, rebuilt.size());
+      std::copy(fragment + 8, fragment + 8 + length, rebuilt.begin() + offset);
+      covered += length;
+    }
+    EXPECT_EQ(covered, ip_payload);
+    EXPECT_TRUE(std::equal(rebuilt.begin(), rebuilt.end(), original + plan.l3_header));
+  }
 }
 
 TEST(NeighbourDiscovery, ArpRoundTrip) {
