@@ -94,133 +94,161 @@ class BlockCursor {
   BlockMasks masks_{0, 0};
 };
 
-// HostMasks classifies 64 bytes for the via-parm fast path: bit i of `non_host` is set when
-// byte i is not a host character (alphanum, '-', '.'; isHostChar), bit i of `non_value` when
-// it is neither a host character nor ':' (the characters of a common via-param value,
-// including a bracketless IPv6 received=).
-struct HostMasks {
-  uint64_t non_host;
-  uint64_t non_value;
-};
+namespace detail {
 
-// classifyHost64 computes the HostMasks of the 64 bytes at `p` (all of them readable), with
-// SSE2 (baseline x86-64): three unsigned range checks per 16 bytes instead of a table load
-// and a branch per byte. Thread-safe.
-inline HostMasks classifyHost64(const char* p) {
+// hostBits16 has bit i set when byte i of the 16 bytes at `p` (all readable) is a host
+// character (isHostChar). SSE2: two range checks and one compare, each range mapped onto the
+// top of the signed bytes so one signed compare against a constant decides it.
+inline uint32_t hostBits16(const char* p) {
 #if defined(__SSE2__)
-  // x in [lo, lo + n) as an unsigned byte  <=>  (x + 0x80 - lo) as a signed byte < -128 + n.
-  auto in_range = [](__m128i x, char lo, int n) {
-    __m128i shifted = _mm_add_epi8(x, _mm_set1_epi8(static_cast<char>(0x80 - lo)));
-    return _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(-128 + n)));
+  // x in [lo, lo + n) as an unsigned byte  <=>  (x + 128 - lo - n) as a signed byte > 127 - n.
+  auto in_range = [](__m128i x, int lo, int n) {
+    __m128i shifted = _mm_add_epi8(x, _mm_set1_epi8(static_cast<char>(128 - lo - n)));
+    return _mm_cmpgt_epi8(shifted, _mm_set1_epi8(static_cast<char>(127 - n)));
   };
-  uint64_t value = 0;
-  uint64_t colon = 0;
-  for (int k = 0; k < 4; ++k) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-    __m128i alpha = in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 26);
-    __m128i dash_dot = in_range(x, '-', 2);
-    __m128i digit_colon = in_range(x, '0', 11);  // '0'..'9' and ':'
-    __m128i any = _mm_or_si128(_mm_or_si128(alpha, dash_dot), digit_colon);
-    value |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(any))) << (16 * k);
-    __m128i is_colon = _mm_cmpeq_epi8(x, _mm_set1_epi8(':'));
-    colon |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(is_colon)))
-             << (16 * k);
-  }
-  return {~value | colon, ~value};
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i alpha = in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 26);
+  const __m128i dash_to_nine = in_range(x, '-', 13);  // "-./0123456789"
+  const __m128i slash = _mm_cmpeq_epi8(x, _mm_set1_epi8('/'));
+  return static_cast<uint32_t>(
+      _mm_movemask_epi8(_mm_andnot_si128(slash, _mm_or_si128(alpha, dash_to_nine))));
 #else
-  HostMasks m{0, 0};
-  for (int i = 0; i < 64; ++i) {
-    bool host = isHostChar(p[i]);
-    m.non_host |= static_cast<uint64_t>(!host) << i;
-    m.non_value |= static_cast<uint64_t>(!host && p[i] != ':') << i;
+  uint32_t bits = 0;
+  for (int i = 0; i < 16; ++i) {
+    bits |= static_cast<uint32_t>(isHostChar(p[i])) << i;
   }
-  return m;
+  return bits;
 #endif
 }
 
-// HostCursor is BlockCursor for the host-character classes of HostMasks: "where is the next
-// byte at or after `pos` that is not a host character (or not a value character)", one
-// classification per 64 bytes, inline and without the kernel call. Same contract as
-// BlockCursor: positions from `limit` on stop every search (answers are at most `limit`),
-// and only [begin, readable) is read (a block crossing `readable` is copied first).
-// Not thread-safe (one per walk); allocates nothing.
-class HostCursor {
+// HostWindows are two 64-bit windows of non-host bits: bit i of `low` describes byte i, bit i
+// of `high` byte 64 + i.
+struct HostWindows {
+  uint64_t low;
+  uint64_t high;
+};
+
+// nonHostWindows has a bit set for each of the `count` (1..128) bytes at `p` that is not a
+// host character, and every bit from `count` on set. It classifies only the 16-byte steps
+// that hold those bytes, so it reads p[0, count rounded up to 16).
+inline HostWindows nonHostWindows(const char* p, uint32_t count) {
+  auto step = [p](uint32_t k) {
+    return static_cast<uint64_t>(hostBits16(p + 16 * k)) << (16 * (k % 4));
+  };
+  uint64_t low = 0;
+  uint64_t high = 0;
+  if (count >= 64) {
+    // The low window whole, without a test per step (most via-parms fill it).
+    low = step(0) | step(1) | step(2) | step(3);
+    if (count > 64) {
+      high = step(4);
+      if (count > 80) {
+        high |= step(5);
+        if (count > 96) {
+          high |= step(6);
+          if (count > 112) {
+            high |= step(7);
+          }
+        }
+      }
+    }
+  } else {
+    low = step(0);
+    if (count > 16) {
+      low |= step(1);
+      if (count > 32) {
+        low |= step(2);
+        if (count > 48) {
+          low |= step(3);
+        }
+      }
+    }
+  }
+  // Steps not classified are already "not host"; only the tail of the last step needs it.
+  const uint64_t low_beyond = count < 64 ? ~0ull << count : 0;
+  const uint32_t high_count = count - 64;  // wraps when count <= 64: then high is all ones
+  const uint64_t high_beyond = high_count < 64 ? ~0ull << high_count : 0;
+  return {~low | low_beyond, ~high | high_beyond};
+}
+
+// nonHostWindowsCopy is nonHostWindows for the `count` bytes at `base` of `p` when their
+// 16-byte steps would cross `readable` (base < readable): it classifies a zero-padded copy.
+[[gnu::noinline]] inline HostWindows nonHostWindowsCopy(const char* p, uint32_t base,
+                                                        uint32_t count, uint32_t readable) {
+  char copy[2 * kBlockSize] = {};
+  std::memcpy(copy, p + base, readable - base);  // under 128 bytes: the steps cross it
+  return nonHostWindows(copy, count);
+}
+
+// nonHostWindowsAt is nonHostWindows for the bytes of `p` from `base` to `limit` (at most the
+// first 128; base < limit <= readable), reading only before `readable`.
+inline HostWindows nonHostWindowsAt(const char* p, uint32_t base, uint32_t limit,
+                                    uint32_t readable) {
+  const uint32_t count = limit - base < 2 * kBlockSize ? limit - base : 2 * kBlockSize;
+  if (__builtin_expect(readable - base >= ((count + 15) & ~15u), 1)) {
+    return nonHostWindows(p + base, count);
+  }
+  return nonHostWindowsCopy(p, base, count, readable);
+}
+
+}  // namespace detail
+
+// HostBoundaries lists, in increasing order, the offsets of the bytes in [begin, limit) that
+// are not host characters (isHostChar), then `limit` and every offset after it: the places
+// where a via-parm's tokens of the common shape end. It classifies the bytes up front (16
+// bytes per SSE2 step, only as far as `limit`) and takes the offsets out one by one (lowest
+// set bit), so a walk costs a few instructions per separator and makes no call.
+// It classifies at most kReach bytes: every offset from begin + kReach on is listed, host
+// characters included, so a walk must give up at a listed host character (the via-parm walk
+// does: none of them is a separator; a via-parm that long takes the general grammar).
+// It reads only [begin, readable) of `p` (readable >= limit): steps that would cross
+// `readable` are classified from a zero-padded copy.
+// Not thread-safe; allocates nothing. Meant to live in registers: keep it a local and do not
+// take its address.
+class HostBoundaries {
  public:
-  HostCursor(const char* p, uint32_t begin, uint32_t limit, uint32_t readable)
-      : p_(p), limit_(limit), readable_(readable > limit ? readable : limit) {
-    load(begin);
+  static constexpr uint32_t kReach = 2 * kBlockSize;
+
+  HostBoundaries(const char* p, uint32_t begin, uint32_t limit, uint32_t readable) : base_(begin) {
+    readable = readable > limit ? readable : limit;
+    if (__builtin_expect(begin < limit, 1)) {
+      const detail::HostWindows windows = detail::nonHostWindowsAt(p, begin, limit, readable);
+      low_ = windows.low;
+      high_ = windows.high;
+    }
   }
 
-  // nextNonHost returns the offset of the first byte at or after `pos` that is not a host
-  // character (isHostChar), or `limit` when there is none.
-  [[nodiscard]] uint32_t nextNonHost(uint32_t pos) { return next<&HostMasks::non_host>(pos); }
+  // next returns the next offset of the list (the first call: the first one at or after
+  // `begin`). Once it returned `limit`, further answers are limit + 1, limit + 2, ...
+  [[nodiscard]] uint32_t next() {
+    while (__builtin_expect(low_ == 0, 0)) {
+      advance();
+    }
+    const uint32_t at = base_ + static_cast<uint32_t>(__builtin_ctzll(low_));
+    low_ &= low_ - 1;
+    return at;
+  }
 
-  // nextNonValue is nextNonHost with ':' counted as a value character.
-  [[nodiscard]] uint32_t nextNonValue(uint32_t pos) { return next<&HostMasks::non_value>(pos); }
+  // skipTo drops the offsets before `pos` (after the last answer), for a stretch the caller
+  // read by itself.
+  void skipTo(uint32_t pos) {
+    while (pos - base_ >= kBlockSize) {
+      advance();
+    }
+    low_ &= ~0ull << (pos - base_);
+  }
 
  private:
-  template <uint64_t HostMasks::*Mask>
-  uint32_t next(uint32_t pos) {
-    // The common case first: `pos` inside the cached block and a stop in it. No `limit`
-    // test is needed here: callers never ask past `limit`, and at `limit` the bit is set.
-    const uint32_t offset = pos - base_;
-    if (__builtin_expect(offset < kBlockSize, 1)) {
-      const uint64_t bits = (masks_.*Mask) >> offset;
-      if (__builtin_expect(bits != 0, 1)) {
-        return pos + static_cast<uint32_t>(__builtin_ctzll(bits));
-      }
-    }
-    return nextSlow<Mask>(pos);
+  // advance moves to the next 64-byte window: the high one, then past the reach.
+  void advance() {
+    base_ += static_cast<uint32_t>(kBlockSize);
+    low_ = high_;
+    high_ = ~0ull;
   }
 
-  template <uint64_t HostMasks::*Mask>
-  uint32_t nextSlow(uint32_t pos) {
-    while (true) {
-      if (pos >= limit_) {
-        return limit_;
-      }
-      if (pos - base_ >= kBlockSize) {
-        load(pos);
-      }
-      uint64_t bits = (masks_.*Mask) >> (pos - base_);
-      if (bits != 0) {
-        return pos + static_cast<uint32_t>(__builtin_ctzll(bits));
-      }
-      pos = base_ + static_cast<uint32_t>(kBlockSize);
-    }
-  }
-
-  void load(uint32_t base) {
-    base_ = base;
-    if (__builtin_expect(base < readable_ && readable_ - base >= kBlockSize, 1)) {
-      masks_ = classifyHost64(p_ + base);
-    } else {
-      loadTail(base);
-    }
-    uint32_t inside = base < limit_ ? limit_ - base : 0;
-    if (inside < kBlockSize) {
-      uint64_t beyond = ~0ull << inside;
-      masks_.non_host |= beyond;
-      masks_.non_value |= beyond;
-    }
-  }
-
-  // loadTail classifies a block that crosses `readable` from a zero-padded copy; kept out of
-  // line so the common path needs no 64-byte stack buffer.
-  [[gnu::noinline]] void loadTail(uint32_t base) {
-    uint32_t valid = base < readable_ ? readable_ - base : 0;
-    char tail[kBlockSize] = {};
-    if (valid > 0) {
-      std::memcpy(tail, p_ + base, valid);
-    }
-    masks_ = classifyHost64(tail);
-  }
-
-  const char* p_;
-  uint32_t limit_;
-  uint32_t readable_;
-  uint32_t base_ = 0;
-  HostMasks masks_{0, 0};
+  uint32_t base_;
+  uint64_t low_ = ~0ull;   // the window at base_, offsets already taken cleared
+  uint64_t high_ = ~0ull;  // the window at base_ + 64
 };
 
 }  // namespace sipshield::parser

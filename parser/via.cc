@@ -1,5 +1,6 @@
 #include "parser/via.h"
 
+#include <bit>
 #include <cstring>
 
 #include "parser/block_cursor.h"
@@ -48,40 +49,79 @@ bool isSip20Slash(const char* p) {
   return (word | 0x202020ull) == expected;
 }
 
-// smallDecimal reads the 1..5 bytes at `s` as decimal digits into `value`; false when `length`
-// is 0 or above 5 or a byte is not a digit. Branch-free over the digits.
-inline bool smallDecimal(const char* s, uint32_t length, uint32_t& value) {
+// setSpan stores {offset, length} into `span` as one 64-bit word: GCC's SLP vectorizer would
+// otherwise assemble the pair in an SSE register, which costs more than it saves here.
+inline void setSpan(Span& span, uint32_t offset, uint32_t length) {
+  static_assert(sizeof(Span) == sizeof(uint64_t) && std::endian::native == std::endian::little);
+  const uint64_t word = offset | (static_cast<uint64_t>(length) << 32);
+  std::memcpy(static_cast<void*>(&span), &word, sizeof(word));
+}
+
+// eightDigitsValue is the value of the 8 decimal digits in `digits`, one per byte (0..9), the
+// first in the lowest byte: neighbours combine into pairs, then groups of four, then all eight.
+inline uint32_t eightDigitsValue(uint64_t digits) {
+  digits = (digits * 10 + (digits >> 8)) & 0x00FF00FF00FF00FFull;
+  digits = (digits * 100 + (digits >> 16)) & 0x0000FFFF0000FFFFull;
+  return static_cast<uint32_t>(digits * 10000 + (digits >> 32));
+}
+
+// smallDecimal reads the bytes [begin, end) of `p` as 1..5 decimal digits into `value`; false
+// when there are none or more than 5 or a byte is not a digit. Reads only p[0, end): when
+// `end` >= 8, the 8 bytes ending at `end` are checked and converted at once (no loop, no branch
+// per digit).
+inline bool smallDecimal(const char* p, uint32_t begin, uint32_t end, uint32_t& value) {
+  const uint32_t length = end - begin;
   if (length - 1 >= 5) {
     return false;
   }
-  uint32_t v = 0;
-  uint32_t bad = 0;
-  for (uint32_t i = 0; i < length; ++i) {
-    auto digit = static_cast<uint32_t>(static_cast<unsigned char>(s[i])) - '0';
-    bad |= digit > 9 ? 1u : 0u;
-    v = v * 10 + digit;
+  if (__builtin_expect(end < 8, 0)) {
+    uint32_t v = 0;
+    for (uint32_t i = begin; i < end; ++i) {
+      auto digit = static_cast<uint32_t>(static_cast<unsigned char>(p[i])) - '0';
+      if (digit > 9) {
+        return false;
+      }
+      v = v * 10 + digit;
+    }
+    value = v;
+    return true;
   }
-  value = v;
-  return bad == 0;
+  uint64_t word;
+  std::memcpy(&word, p + end - 8, sizeof(word));
+  // The digits are the top `length` bytes; the bytes before them read as '0', so "5060" reads
+  // as "00005060".
+  const uint32_t shift = 64 - 8 * length;
+  word = ((word >> shift) << shift) | (0x3030303030303030ull >> (8 * length));
+  // A byte is a digit when its high nibble is 3 before and after adding 6 (a byte that carries
+  // into the next one is not a digit itself, so carries never hide one).
+  const uint64_t high = word & 0xF0F0F0F0F0F0F0F0ull;
+  const uint64_t high_plus_6 = (word + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull;
+  if ((high | (high_plus_6 >> 4)) != 0x3333333333333333ull) {
+    return false;
+  }
+  value = eightDigitsValue(word & 0x0F0F0F0F0F0F0F0Full);
+  return true;
 }
 
-// applyParam records the via-param `name` (= `value` when `has_value`) that ends at `param_end`
-// in `entry`. Returns false when a value the shield reads is malformed (rport, ttl). The name's
-// length (and for 5 its first letter) picks the one name it can be, so each parameter costs
-// one compare instead of one per known name.
-[[gnu::always_inline]] inline bool applyParam(const char* p, Span name, Span value,
-                                              bool has_value, uint32_t param_end,
-                                              ViaEntry& entry) {
-  const char* n = p + name.offset;
-  switch (name.length) {
+// applyParam records the via-param whose name is the `name_length` bytes at `name_begin`
+// (with the `value_length` bytes at `value_begin` as value when `has_value`) and that ends at
+// `param_end` in `entry`. Returns false when a value the shield reads is malformed (rport,
+// ttl). The name's length (and for 5 its first letter) picks the one name it can be, so each
+// parameter costs one compare instead of one per known name.
+[[gnu::always_inline]] inline bool applyParam(const char* p, uint32_t name_begin,
+                                              uint32_t name_length, uint32_t value_begin,
+                                              uint32_t value_length, bool has_value,
+                                              uint32_t param_end, ViaEntry& entry) {
+  const char* n = p + name_begin;
+  switch (name_length) {
     case 6:
       if (equalsLetterName(n, 6, "branch")) {
-        entry.branch = value;
+        setSpan(entry.branch, value_begin, value_length);
       }
       return true;
     case 8:
       if (equalsLetterName(n, 8, "received")) {
-        entry.received = value;
+        setSpan(entry.received, value_begin, value_length);
       }
       return true;
     case 5:
@@ -90,23 +130,23 @@ inline bool smallDecimal(const char* s, uint32_t length, uint32_t& value) {
         entry.has_rport = true;
         if (has_value) {
           uint32_t port = 0;
-          if (!smallDecimal(p + value.offset, value.length, port) || port > 65535) {
+          if (!smallDecimal(p, value_begin, value_begin + value_length, port) || port > 65535) {
             return false;
           }
           entry.rport = static_cast<int32_t>(port);
         }
-        entry.rport_param = {name.offset, param_end - name.offset};
+        setSpan(entry.rport_param, name_begin, param_end - name_begin);
       } else if (equalsLetterName(n, 5, "maddr")) {
-        entry.maddr = value;
+        setSpan(entry.maddr, value_begin, value_length);
       }
       return true;
     case 3:
       if (equalsLetterName(n, 3, "ttl")) {
         uint32_t ttl = 0;
-        if (!smallDecimal(p + value.offset, value.length, ttl) || ttl > 255) {
+        if (!smallDecimal(p, value_begin, value_begin + value_length, ttl) || ttl > 255) {
           return false;
         }
-        entry.ttl = value;
+        setSpan(entry.ttl, value_begin, value_length);
       }
       return true;
     default:
@@ -114,97 +154,193 @@ inline bool smallDecimal(const char* s, uint32_t length, uint32_t& value) {
   }
 }
 
+// ipv6ReferenceEnd reads an IPv6reference at `begin` (a '[') as Lexer::host does,
+// '[' 1*(HEXDIG / ':' / '.') ']', and returns the offset after the ']', or 0 when there is
+// none before `end`.
+inline uint32_t ipv6ReferenceEnd(const char* p, uint32_t begin, uint32_t end) {
+  uint32_t pos = begin + 1;
+  while (pos < end && Lexer::isHexOrColonOrDot(p[pos])) {
+    ++pos;
+  }
+  if (pos >= end || p[pos] != ']' || pos == begin + 1) {
+    return 0;
+  }
+  return pos + 1;
+}
+
+// isCommonTransport: the 4 bytes at `p` are "UDP ", "TCP " or "TLS " (as nearly every
+// via-parm writes them; other spellings take the byte loop, which reads the same token).
+inline bool isCommonTransport(const char* p) {
+  uint32_t word;
+  std::memcpy(&word, p, sizeof(word));
+  auto as_word = [](const char* s) {
+    uint32_t w;
+    std::memcpy(&w, s, sizeof(w));
+    return w;
+  };
+  return word == as_word("UDP ") || word == as_word("TCP ") || word == as_word("TLS ");
+}
+
+// hostRunPort reads the port of sent-by, the bytes [begin, end) of `p`: a run of host
+// characters, which must be 1..5 digits up to 65535. A host character is a digit exactly when
+// its high nibble is 3 ('-' and '.' have 2, letters 4 to 7), so the common four-digit port
+// ("5060") takes one mask and three multiply-adds; other lengths take smallDecimal.
+inline bool hostRunPort(const char* p, uint32_t begin, uint32_t end, uint32_t& port) {
+  if (end - begin == 4) {
+    uint32_t word;
+    std::memcpy(&word, p + begin, sizeof(word));
+    if ((word & 0xF0F0F0F0u) != 0x30303030u) {
+      return false;
+    }
+    word &= 0x0F0F0F0Fu;
+    word = (word * 10 + (word >> 8)) & 0x00FF00FFu;
+    port = (word * 100 + (word >> 16)) & 0xFFFFu;
+    return true;
+  }
+  return smallDecimal(p, begin, end, port) && port <= 65535;
+}
+
 // parseCommonViaParm parses the shape nearly every via-parm has, "SIP/2.0/UDP host[:port]"
-// then ";name[=value]" parameters, with one SP and no other white space, ending at `end` or
-// a ','. Transport, host, parameter names and values are read as runs of host characters
-// (values also ':'), a subset of what the general grammar reads there (tokens, host, token
-// and ':'), and each run must end where the grammar's would (';', ',', '=', ':', `end`), so
-// the spans are the general grammar's. It fills `entry` (zeroed by the caller) and `*stop`
-// exactly as the general grammar would and returns true; for any other input (including
-// every malformed one) it returns false without a verdict, and the caller runs the general
-// grammar. Reads only [start, size of `buffer`).
+// then ";name[=value]" parameters, with one SP after the transport and no other white space
+// but before a ';' (a folded line), ending at `end` or a ','. Transport, host, port,
+// parameter names and values are read as runs of host characters (a value may also hold
+// ':'), a subset of what the general grammar reads there (tokens, host, digits, token and
+// ':'), and each run must end where the grammar's would (' ', ';', ',', '=', ':', `end`), so
+// the spans are the general grammar's. The runs' ends come from HostBoundaries, one
+// separator after the other, so the byte ending each run is read without a compare with
+// `end`. It fills `entry` (reset by the caller) and `*stop` exactly as the general grammar
+// would and returns true; for any other input (including every malformed one, a via-parm
+// reaching past the 128 bytes HostBoundaries classifies, or one ending at the buffer's end)
+// it returns false without a verdict, and the caller runs the general grammar. Reads only
+// [start, size of `buffer`).
 [[gnu::always_inline]] inline bool parseCommonViaParm(ByteView buffer, uint32_t start,
                                                       uint32_t end, ViaEntry& entry,
                                                       uint32_t* stop) {
   const char* p = buffer.data;
-  if (end - start < 8 || !isSip20Slash(p + start)) {
+  const uint32_t readable = readableEnd(buffer.size);
+  // The walk reads the byte that ends each run, `end` included, without comparing with `end`
+  // first: that byte must be readable and must not continue a run (':', ';', '='). A header
+  // value ends before CR or white space, so this holds for every Via line of a message.
+  // 12 bytes hold "SIP/2.0/" and the 4 bytes isCommonTransport reads.
+  if (end - start < 12 || end >= readable || !isSip20Slash(p + start)) {
     return false;
   }
-  uint32_t pos = start + 8;
-  // The masks may classify bytes past `end` up to the buffer's end; they never report them.
-  HostCursor masks(p, pos, end, readableEnd(buffer.size));
-  uint32_t transport_end = masks.nextNonHost(pos);
-  // One SP after the transport, then the host (an IPv6 reference takes the general path).
-  if (transport_end == pos || transport_end + 1 >= end || p[transport_end] != ' ') {
+  if (const char after = p[end]; after == ':' || after == ';' || after == '=') {
     return false;
   }
-  entry.transport = {pos, transport_end - pos};
-  entry.protocol = {start, transport_end - start};
-  uint32_t host_begin = transport_end + 1;
-  if (isHostChar(p[host_begin])) {
-    pos = masks.nextNonHost(host_begin);
-  } else if (p[host_begin] == '[') {
-    // IPv6reference, as Lexer::host reads it: '[' 1*(HEXDIG / ':' / '.') ']'.
-    pos = host_begin + 1;
-    while (pos < end && Lexer::isHexOrColonOrDot(p[pos])) {
-      ++pos;
+  // The transport and its SP: "UDP ", "TCP " or "TLS " in one compare, others byte by byte.
+  const uint32_t transport_begin = start + 8;
+  uint32_t transport_end = transport_begin + 3;
+  if (!isCommonTransport(p + transport_begin)) {
+    transport_end = transport_begin;
+    while (transport_end < end && isHostChar(p[transport_end])) {
+      ++transport_end;
     }
-    if (pos >= end || p[pos] != ']' || pos == host_begin + 1) {
+    if (transport_end == transport_begin || p[transport_end] != ' ') {
+      return false;  // p[end] is readable: the loop stops there at the latest
+    }
+  }
+  const uint32_t host_begin = transport_end + 1;
+  if (host_begin >= end) {
+    return false;
+  }
+  entry.transport = {transport_begin, transport_end - transport_begin};
+  entry.protocol = {start, transport_end - start};
+  HostBoundaries bounds(p, host_begin, end, readable);
+  uint32_t at = bounds.next();
+  if (at == host_begin) {
+    // Not a hostname: an IPv6 reference, read here; anything else is for the general grammar.
+    if (p[host_begin] != '[') {
       return false;
     }
-    ++pos;
-  } else {
-    return false;
+    const uint32_t host_end = ipv6ReferenceEnd(p, host_begin, end);
+    if (host_end == 0) {
+      return false;
+    }
+    bounds.skipTo(host_end);
+    at = bounds.next();
+    if (at != host_end) {
+      return false;
+    }
   }
-  entry.host = {host_begin, pos - host_begin};
-  if (pos < end && p[pos] == ':') {
-    // port = 1*5DIGIT up to 65535; digits are host characters, so the run ends where the
-    // grammar's digits end when it holds nothing else.
-    uint32_t port_begin = pos + 1;
-    pos = masks.nextNonHost(port_begin);
+  entry.host = {host_begin, at - host_begin};
+  uint32_t last = at;
+  char c = p[at];
+  if (c == ':') {
+    const uint32_t port_begin = at + 1;
+    at = bounds.next();
     uint32_t port = 0;
-    if (!smallDecimal(p + port_begin, pos - port_begin, port) || port > 65535) {
+    if (!hostRunPort(p, port_begin, at, port)) {
       return false;
     }
     entry.port = static_cast<uint16_t>(port);
+    last = at;
+    c = p[at];
   }
-  uint32_t last = pos;
-  if (pos < end && p[pos] == ';') {
-    entry.params.offset = pos;
-    do {
-      uint32_t name_begin = pos + 1;
-      pos = masks.nextNonHost(name_begin);
-      if (pos == name_begin) {
-        return false;
-      }
-      Span name{name_begin, pos - name_begin};
-      Span value;
-      bool has_value = pos < end && p[pos] == '=';
-      if (has_value) {
-        uint32_t value_begin = pos + 1;
-        pos = masks.nextNonValue(value_begin);
-        if (pos == value_begin) {
-          return false;  // quoted, bracketed, spaced or empty: the general grammar decides
+  if (c == ';') {
+    entry.params.offset = at;  // kept in memory: the loop needs every register it can get
+  }
+  while (true) {
+    if (c == ';') {
+      do {
+        const uint32_t name_begin = at + 1;
+        at = bounds.next();
+        if (at == name_begin) {
+          return false;  // empty, or a token character outside the host class: general grammar
         }
-        value = {value_begin, pos - value_begin};
-      }
-      // Anything but the next parameter, the next via-parm or the end (white space, a
-      // token character outside the host class) is for the general grammar.
-      if (pos < end && p[pos] != ';' && p[pos] != ',') {
-        return false;
-      }
-      if (!applyParam(p, name, value, has_value, pos, entry)) {
-        return false;
-      }
-      last = pos;
-    } while (pos < end && p[pos] == ';');
-    entry.params.length = last - entry.params.offset;
-  }
-  if (pos < end && p[pos] != ',') {
-    return false;
+        const uint32_t name_end = at;
+        c = p[at];
+        const bool has_value = c == '=';
+        uint32_t value_begin = 0;  // the general grammar's empty Span when there is no value
+        uint32_t value_end = 0;
+        if (has_value) {
+          value_begin = at + 1;
+          // A bracketless IPv6 received= holds ':' (RFC 3261 §20.42 allows IPv6address there).
+          do {
+            at = bounds.next();
+            c = p[at];
+          } while (c == ':');
+          if (at == value_begin) {
+            return false;  // quoted, bracketed, spaced or empty: the general grammar decides
+          }
+          value_end = at;
+        }
+        if (!applyParam(p, name_begin, name_end - name_begin, value_begin, value_end - value_begin,
+                        has_value, at, entry)) {
+          return false;
+        }
+      } while (c == ';');
+      last = at;
+      entry.params.length = last - entry.params.offset;
+    }
+    if (c == ',' || at == end) {
+      break;
+    }
+    // White space before the next ';' (a folded line) is read as the general grammar reads
+    // it; anything else (white space elsewhere, a token character outside the host class) is
+    // for the general grammar.
+    if (!isLws(c)) {
+      return false;
+    }
+    uint32_t after_space = at + 1;
+    while (after_space < end && isLws(p[after_space])) {
+      ++after_space;
+    }
+    if (after_space == end || p[after_space] == ',') {
+      break;  // the via-parm ends before the white space, as in the general grammar
+    }
+    if (p[after_space] != ';') {
+      return false;
+    }
+    if (entry.params.offset == 0) {  // no ';' yet (a via-parm's ';' is never at offset 0)
+      entry.params.offset = after_space;
+    }
+    bounds.skipTo(after_space);
+    at = after_space;
+    c = ';';
   }
   entry.whole = {start, last - start};
-  *stop = pos;
+  *stop = at;
   return true;
 }
 
@@ -231,8 +367,8 @@ bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry
   if (parseCommonViaParm(buffer, start, end, entry, stop)) {
     return true;
   }
-  // Anything else (white space around separators, quoted or bracketed values, errors) takes
-  // the general grammar, which is the reference for the fast path.
+  // Anything else (white space elsewhere, quoted or bracketed values, errors) takes the
+  // general grammar, which is the reference for the fast path.
   return detail::parseViaParmGeneral(buffer, begin, end, entry, stop);
 }
 
@@ -306,7 +442,8 @@ bool parseViaParmGeneral(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry
     if (has_value && !paramValue(lx, masks, value)) {
       return fail();
     }
-    if (!applyParam(buffer.data, name, value, has_value, lx.pos, entry)) {
+    if (!applyParam(buffer.data, name.offset, name.length, value.offset, value.length, has_value,
+                    lx.pos, entry)) {
       return fail();
     }
     last = lx.pos;
