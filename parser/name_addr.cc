@@ -42,91 +42,340 @@ uint32_t skipLwsAt(const char* p, uint32_t pos, uint32_t end) {
   return pos;
 }
 
-}  // namespace
+// isTagEnd: the bytes that end an unquoted tag value (as firstParamIsTag and findParam stop).
+bool isTagEnd(char c) { return c == ';' || c == ',' || isLws(c); }
 
-// parseNameAddr is parseNameAddrGeneral with every search that can run over many bytes (the
-// closing quote, '<', '>', the end of an addr-spec and of the tag) done 16 bytes per step;
-// a display name with a \-escape (or an unterminated one) takes the general code.
-bool parseNameAddr(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out) {
+// firstOf is findFirstOf for a value with 15 readable bytes after `end` (nearly every header
+// value, followed by at least its CRLF and the next header line): then a 16-byte step at any
+// offset below `end` stays inside the buffer, and each step tests only `pos < end`.
+template <char... Cs>
+uint32_t firstOf(const char* p, uint32_t pos, uint32_t end, uint32_t readable) {
+#if defined(__SSE2__)
+  if (readable - end >= 15) {
+    for (; pos < end; pos += 16) {
+      const uint32_t mask = detail::eqMask16<Cs...>(p + pos);
+      if (mask != 0) {
+        const uint32_t hit = pos + static_cast<uint32_t>(__builtin_ctz(mask));
+        return hit < end ? hit : end;
+      }
+    }
+    return end;
+  }
+#endif
+  return findFirstOf<Cs...>(p, pos, end, readable);
+}
+
+// tagEnd returns the first byte at or after `pos` in [pos, end) that ends a tag value
+// (isTagEnd), or `end`. Where firstOf may step, one compare finds every byte up to SP, and
+// only a control byte that is not LWS (part of the tag, as in the reference) needs a look.
+uint32_t tagEnd(const char* p, uint32_t pos, uint32_t end, uint32_t readable) {
+#if defined(__SSE2__)
+  if (readable - end >= 15) {
+    const __m128i space = _mm_set1_epi8(' ');
+    for (; pos < end; pos += 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + pos));
+      const __m128i up_to_space = _mm_cmpeq_epi8(_mm_min_epu8(x, space), x);
+      const __m128i separator = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(';')),
+                                             _mm_cmpeq_epi8(x, _mm_set1_epi8(',')));
+      const auto mask =
+          static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(up_to_space, separator)));
+      if (mask != 0) {
+        pos += static_cast<uint32_t>(__builtin_ctz(mask));
+        break;
+      }
+    }
+  }
+#endif
+  while (pos < end && !isTagEnd(p[pos])) {
+    ++pos;
+  }
+  return pos < end ? pos : end;
+}
+
+#if defined(__SSE2__)
+// The common shapes below read with 16-byte steps that may pass `end`: the caller checked that
+// 16 bytes after `end` are readable (kCommonSlack), so a step starting at or before `end`
+// stays inside the buffer. Bytes past `end` may be read but never decide anything.
+constexpr uint32_t kCommonSlack = 16;
+
+// firstOfPadded returns the offset of the first byte at or after `pos` that is one of `Cs`,
+// or any offset >= `end` when none lies before `end`. `pos` <= `end`.
+template <char... Cs>
+uint32_t firstOfPadded(const char* p, uint32_t pos, uint32_t end) {
+  for (;;) {
+    const uint32_t mask = detail::eqMask16<Cs...>(p + pos);
+    if (mask != 0) {
+      return pos + static_cast<uint32_t>(__builtin_ctz(mask));
+    }
+    pos += 16;
+    if (pos >= end) {
+      return pos;
+    }
+  }
+}
+
+// tagStopPadded is firstOfPadded for the bytes that can end a tag value: ';', ',' and every
+// byte up to SP (LWS, but also other control bytes, which the caller must look at).
+uint32_t tagStopPadded(const char* p, uint32_t pos, uint32_t end) {
+  const __m128i space = _mm_set1_epi8(' ');
+  const __m128i semicolon = _mm_set1_epi8(';');
+  const __m128i comma = _mm_set1_epi8(',');
+  for (;;) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + pos));
+    const __m128i up_to_space = _mm_cmpeq_epi8(_mm_min_epu8(x, space), x);
+    const __m128i separator = _mm_or_si128(_mm_cmpeq_epi8(x, semicolon), _mm_cmpeq_epi8(x, comma));
+    const auto mask =
+        static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(up_to_space, separator)));
+    if (mask != 0) {
+      return pos + static_cast<uint32_t>(__builtin_ctz(mask));
+    }
+    pos += 16;
+    if (pos >= end) {
+      return pos;
+    }
+  }
+}
+
+// CommonShape is what parseCommonNameAddr made of a value.
+enum class CommonShape : uint8_t {
+  Parsed,       // `out` holds the reference's result
+  TagNotFirst,  // `out` holds it but for the tag: parameters that do not start with it
+  Escaped,      // a \-escape in the display name, which only the reference reads
+  Other,        // anything else; `out` may be partly written
+};
+
+// commonParams finishes parseCommonNameAddr after the URI: nothing, or parameters without LWS
+// before them or at the end to trim, reading a first ";tag=token" (the name in any case).
+inline CommonShape commonParams(const char* p, uint32_t after_uri, uint32_t end, NameAddr& out) {
+  if (after_uri == end) {
+    out.params = {};
+    out.tag = {};
+    return CommonShape::Parsed;
+  }
+  if (p[after_uri] != ';' || isLws(p[end - 1])) {
+    return CommonShape::Other;
+  }
+  out.params = {after_uri, end - after_uri};
+  uint32_t word;
+  std::memcpy(&word, p + after_uri + 1, sizeof(word));  // within the slack
+  uint32_t expected;
+  std::memcpy(&expected, "tag=", sizeof(expected));
+  if (end - after_uri < 5 || (word | 0x00202020u) != expected) {
+    return CommonShape::TagNotFirst;
+  }
+  if (p[after_uri + 5] == '"') {
+    return CommonShape::Other;  // a quoted tag (or the byte after the value is '"')
+  }
+  const uint32_t tag_begin = after_uri + 5;
+  uint32_t tag_end = tagStopPadded(p, tag_begin, end);
+  if (tag_end >= end) {
+    tag_end = end;
+  } else if (!isTagEnd(p[tag_end])) {
+    return CommonShape::Other;  // a control byte inside the tag
+  }
+  out.tag = {tag_begin, tag_end - tag_begin};
+  return CommonShape::Parsed;
+}
+
+// parseCommonNameAddr parses the shapes nearly every From and To has: `"display" <uri>` (one
+// SP or none between), `display <uri>`, `<uri>` or a bare `uri`, each alone or followed by
+// parameters. It sets `out` exactly as parseNameAddrGeneral would (CommonShape::Parsed, or
+// TagNotFirst when findParam must find the tag), or tells the caller which parser to run
+// instead, which rewrites every field: the reference for a \-escape in the display name
+// (Escaped), the full parser for anything else (Other): LWS at the start, around ';' or more
+// than one SP before '<', a quoted tag, control bytes in the tag, and every malformed value.
+// A leaf without calls, writing each field as soon as it is known, so the common path keeps
+// its values in scratch registers. Needs begin < end and kCommonSlack readable bytes after
+// `end`.
+CommonShape parseCommonNameAddr(const char* p, uint32_t begin, uint32_t end, NameAddr& out) {
+  uint32_t laquot = begin;
+  if (p[begin] == '"') {
+    const uint32_t quote = firstOfPadded<'"', '\\'>(p, begin + 1, end);
+    if (quote >= end) {
+      return CommonShape::Other;
+    }
+    if (p[quote] != '"') {
+      return CommonShape::Escaped;
+    }
+    out.display_name = {begin + 1, quote - begin - 1};
+    laquot = quote + 1;
+    laquot += p[laquot] == ' ' ? 1 : 0;  // p[end] is readable
+    if (laquot >= end || p[laquot] != '<') {
+      return CommonShape::Other;
+    }
+  } else if (p[begin] == '<') {
+    // The reference trims the empty display name in front of '<' to {begin, 0}.
+    out.display_name = {begin, 0};
+  } else {
+    if (isLws(p[begin])) {
+      return CommonShape::Other;
+    }
+    // A token display name before '<', or an addr-spec: its parameters begin at ';' (or the
+    // element ends at ','); no '<' may follow (§20.10).
+    laquot = firstOfPadded<'<', ';', ','>(p, begin, end);
+    if (laquot >= end || p[laquot] != '<') {
+      // addr-spec without brackets ends at the first ';' (header params) or white space.
+      uint32_t uri_end = firstOfPadded<';', ' ', '\t', '\r', '\n'>(p, begin, end);
+      uri_end = uri_end < end ? uri_end : end;
+      if (uri_end == begin) {
+        return CommonShape::Other;
+      }
+      out.display_name = {};
+      out.uri = {begin, uri_end - begin};
+      out.angle_brackets = false;
+      return commonParams(p, uri_end, end, out);
+    }
+    // The display name without its trailing LWS (p[begin] is neither LWS nor '<').
+    uint32_t display_end = laquot;
+    while (isLws(p[display_end - 1])) {
+      --display_end;
+    }
+    out.display_name = {begin, display_end - begin};
+  }
+  const uint32_t uri_begin = laquot + 1;
+  // The first '>' ends the URI (it cannot appear unescaped inside one, RFC 3261 §25.1).
+  const uint32_t raquot = firstOfPadded<'>'>(p, uri_begin, end);
+  if (raquot >= end || raquot == uri_begin) {
+    return CommonShape::Other;
+  }
+  out.uri = {uri_begin, raquot - uri_begin};
+  out.angle_brackets = true;
+  return commonParams(p, raquot + 1, end, out);
+}
+
+// tagFromParams sets the tag, as the reference does, for parameters that do not start with
+// it, and returns true. Out of line (and called last): the common path saves no registers.
+[[gnu::noinline]] bool tagFromParams(ByteView buffer, NameAddr& out) {
+  out.tag = {};
+  (void)findParam(buffer, out.params, "tag", out.tag);
+  return true;
+}
+#endif
+
+// parseAnyNameAddr is parseNameAddr for every shape: parseNameAddrGeneral with the searches
+// that can run over many bytes (the closing quote, '<', '>', the end of an addr-spec and of
+// the tag) done 16 bytes per step. What it does not settle itself (a \-escape in the display
+// name, LWS before a ';', and every malformed value) takes the general code, so even a false
+// result leaves `out` exactly as the reference does. Out of line, so that parseNameAddr's
+// common path does not pay for this code's registers.
+[[gnu::noinline]] bool parseAnyNameAddr(ByteView buffer, uint32_t begin, uint32_t end,
+                                        NameAddr& out) {
   const uint32_t readable = readableEnd(buffer.size);
-  if (end > readable) {
+  if (begin >= end || end > readable) {
     return detail::parseNameAddrGeneral(buffer, begin, end, out);
   }
-  out = NameAddr{};
   const char* p = buffer.data;
-  uint32_t pos = skipLwsAt(p, begin, end);
-  if (pos >= end) {
-    return false;
+  uint32_t pos = begin;
+  if (isLws(p[pos])) {
+    pos = skipLwsAt(p, pos, end);
+    if (pos >= end) {
+      return detail::parseNameAddrGeneral(buffer, begin, end, out);
+    }
   }
+  Span display_name;
   uint32_t laquot = end;
-  if (p[pos] == '"') {
-    uint32_t quote = findFirstOf<'"', '\\'>(p, pos + 1, end, readable);
+  if (p[pos] == '<') {
+    // The reference trims an empty display name in front of '<' to {pos, 0}.
+    display_name = {pos, 0};
+    laquot = pos;
+  } else if (p[pos] == '"') {
+    const uint32_t quote = firstOf<'"', '\\'>(p, pos + 1, end, readable);
     if (quote >= end || p[quote] != '"') {
       return detail::parseNameAddrGeneral(buffer, begin, end, out);
     }
-    out.display_name = {pos + 1, quote - pos - 1};
-    pos = skipLwsAt(p, quote + 1, end);
-    if (pos >= end || p[pos] != '<') {
-      return false;
+    display_name = {pos + 1, quote - pos - 1};
+    laquot = quote + 1;
+    if (laquot < end && isLws(p[laquot])) {
+      laquot = skipLwsAt(p, laquot, end);
     }
-    laquot = pos;
+    if (laquot >= end || p[laquot] != '<') {
+      return detail::parseNameAddrGeneral(buffer, begin, end, out);
+    }
   } else {
-    // An addr-spec's parameters begin at ';' (or the element ends at ','); no '<' may follow
-    // (§20.10).
-    uint32_t i = findFirstOf<'<', ';', ','>(p, pos, end, readable);
+    // A token display name, or an addr-spec: its parameters begin at ';' (or the element
+    // ends at ','); no '<' may follow (§20.10).
+    const uint32_t i = firstOf<'<', ';', ','>(p, pos, end, readable);
     if (i < end && p[i] == '<') {
       laquot = i;
-      out.display_name = trimLwsSpan(p, pos, laquot);
+      display_name = trimLwsSpan(p, pos, laquot);
     }
   }
+  Span uri;
   uint32_t after_uri = 0;
   if (laquot != end) {
-    out.angle_brackets = true;
     const uint32_t uri_begin = laquot + 1;
     // The first '>' ends the URI (it cannot appear unescaped inside one, RFC 3261 §25.1).
-    const uint32_t raquot = findFirstOf<'>'>(p, uri_begin, end, readable);
+    const uint32_t raquot = firstOf<'>'>(p, uri_begin, end, readable);
     if (raquot >= end || raquot == uri_begin) {
-      return false;
+      return detail::parseNameAddrGeneral(buffer, begin, end, out);
     }
-    out.uri = {uri_begin, raquot - uri_begin};
+    uri = {uri_begin, raquot - uri_begin};
     after_uri = raquot + 1;
   } else {
     // addr-spec without brackets ends at the first ';' (header params) or white space.
-    uint32_t i = findFirstOf<';', ' ', '\t', '\r', '\n'>(p, pos, end, readable);
+    const uint32_t i = firstOf<';', ' ', '\t', '\r', '\n'>(p, pos, end, readable);
     if (i == pos) {
-      return false;
+      return detail::parseNameAddrGeneral(buffer, begin, end, out);
     }
-    out.uri = {pos, i - pos};
+    uri = {pos, i - pos};
     after_uri = i;
   }
-  const uint32_t rest = skipLwsAt(p, after_uri, end);
-  if (rest < end) {
-    if (p[rest] != ';') {
-      return false;
+  Span params;
+  Span tag;
+  if (after_uri < end) {
+    if (p[after_uri] != ';') {
+      // LWS before the parameters, or junk after the URI.
+      return detail::parseNameAddrGeneral(buffer, begin, end, out);
     }
-    out.params = {rest, end - rest};
-    while (out.params.length > 0 && isLws(p[out.params.end() - 1])) {
-      --out.params.length;
+    uint32_t params_end = end;
+    while (isLws(p[params_end - 1])) {  // stops at the ';' at the latest
+      --params_end;
     }
-    // firstParamIsTag with the tag's end found 16 bytes per step.
-    const Span params = out.params;
+    params = {after_uri, params_end - after_uri};
+    // firstParamIsTag, with the tag's end found 16 bytes per step.
     uint32_t word = 0;
     uint32_t expected = 0;
     std::memcpy(&expected, "tag=", sizeof(expected));
     if (params.length >= 5) {
-      std::memcpy(&word, p + params.offset + 1, sizeof(word));
+      std::memcpy(&word, p + after_uri + 1, sizeof(word));
     }
     if (params.length >= 5 && (word | 0x00202020u) == expected &&
-        (params.length == 5 || p[params.offset + 5] != '"')) {
-      const uint32_t tag_begin = params.offset + 5;
-      const uint32_t tag_end =
-          findFirstOf<';', ',', ' ', '\t', '\r', '\n'>(p, tag_begin, params.end(), readable);
-      out.tag = {tag_begin, tag_end - tag_begin};
+        (params.length == 5 || p[after_uri + 5] != '"')) {
+      const uint32_t tag_begin = after_uri + 5;
+      tag = {tag_begin, tagEnd(p, tag_begin, params_end, readable) - tag_begin};
     } else {
-      (void)findParam(buffer, out.params, "tag", out.tag);
+      (void)findParam(buffer, params, "tag", tag);
     }
   }
+  out.display_name = display_name;
+  out.uri = uri;
+  out.params = params;
+  out.tag = tag;
+  out.angle_brackets = laquot != end;
   return true;
+}
+
+}  // namespace
+
+// parseNameAddr tries the common shapes (parseCommonNameAddr) when the value is followed by
+// enough readable bytes (nearly always: its CRLF and the next header line), and otherwise, or
+// when they do not fit, parses any shape.
+bool parseNameAddr(ByteView buffer, uint32_t begin, uint32_t end, NameAddr& out) {
+#if defined(__SSE2__)
+  if (begin < end && end + uint64_t{kCommonSlack} <= buffer.size) {
+    switch (parseCommonNameAddr(buffer.data, begin, end, out)) {
+      case CommonShape::Parsed:
+        return true;
+      case CommonShape::TagNotFirst:
+        return tagFromParams(buffer, out);
+      case CommonShape::Escaped:
+        return detail::parseNameAddrGeneral(buffer, begin, end, out);
+      case CommonShape::Other:
+        break;
+    }
+  }
+#endif
+  return parseAnyNameAddr(buffer, begin, end, out);
 }
 
 namespace detail {

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
 #include "parser/cseq.h"
+#include "parser/method.h"
 #include "parser/name_addr.h"
 #include "parser/numbers.h"
 #include "parser/uri.h"
@@ -14,6 +16,7 @@ namespace sipshield::parser {
 namespace {
 
 using testing::corpusPath;
+using testing::mutate;
 using testing::readFile;
 using testing::Scanned;
 
@@ -180,6 +183,226 @@ TEST_P(NameAddrTest, Parses) {
 }
 
 INSTANTIATE_TEST_SUITE_P(NameAddr, NameAddrTest, ::testing::ValuesIn(kNameAddrs));
+
+bool sameSpan(Span a, Span b) { return a.offset == b.offset && a.length == b.length; }
+
+// expectNameAddrLikeReference parses `value` placed after `before` and followed by `after` in
+// one exact-size buffer (so ASan sees any read past its end), with parseNameAddr and the
+// reference, and wants the same bool and the same fields, whatever the result. The bytes
+// after the value are what the common-shape path may read but must never act on.
+void expectNameAddrLikeReference(const std::string& before, const std::string& value,
+                                 const std::string& after) {
+  const std::string whole_text = before + value + after;
+  std::vector<char> bytes(whole_text.begin(), whole_text.end());
+  ByteView buffer(bytes.data(), bytes.size());
+  const auto begin = static_cast<uint32_t>(before.size());
+  const auto end = static_cast<uint32_t>(before.size() + value.size());
+  NameAddr fast;
+  NameAddr reference;
+  const bool fast_ok = parseNameAddr(buffer, begin, end, fast);
+  const bool reference_ok = detail::parseNameAddrGeneral(buffer, begin, end, reference);
+  const std::string shown = value + " | followed by " + std::to_string(after.size());
+  ASSERT_EQ(fast_ok, reference_ok) << shown;
+  EXPECT_TRUE(sameSpan(fast.display_name, reference.display_name)) << shown;
+  EXPECT_TRUE(sameSpan(fast.uri, reference.uri)) << shown;
+  EXPECT_TRUE(sameSpan(fast.params, reference.params)) << shown;
+  EXPECT_TRUE(sameSpan(fast.tag, reference.tag)) << shown;
+  EXPECT_EQ(fast.angle_brackets, reference.angle_brackets) << shown;
+}
+
+// The common From/To shapes ("display" <uri>, <uri>, each with ;tag= first) and their near
+// misses (LWS around separators, escapes, quoted, empty or odd tags, other parameters first,
+// malformed values) give the reference's answer, with nothing, a CRLF, a next header or
+// bytes that would mislead a search (">", ";", '"', ",", control bytes) after the value.
+TEST(NameAddrCommonShapes, MatchReferenceWhateverFollows) {
+  const std::vector<std::string> values = {
+      "\"Marta Ilves\" <sip:marta@voice.kestrel.example>;tag=9fxced76sl",
+      "\"sipvicious\"<sip:100@1.1.1.1>;tag=3635623362316465313363340131353834383738323935",
+      "<sip:+14155550142@sip.harborline.example>",
+      "<sip:2047@pbx.harborline.example>;tag=as71c2d0aa",
+      "<sip:a@b>",
+      "\"\" <sip:a@b>",
+      "\"Desk\"  <sip:a@b>;tag=x",
+      "\"Desk\"\r\n\t<sip:a@b>;tag=x",
+      "\"Desk\"\t<sip:a@b>;tag=x",
+      "\"a\\\"b\" <sip:a@b>;tag=1",
+      "\"a\\\\\" <sip:a@b>;tag=1",
+      "\"unterminated <sip:a@b>",
+      "\"x\" sip:a@b",
+      "\"x\"",
+      "<sip:a@b>;tag=",
+      "<sip:a@b>;tag=\"q\"",
+      "<sip:a@b>;tag=\"q",
+      "<sip:a@b>;TaG=x;foo=bar",
+      "<sip:a@b>;tag=x,<sip:c@d>",
+      "<sip:a@b>;tag=a b",
+      std::string("<sip:a@b>;tag=a\x01") + "b",
+      std::string("<sip:a@b>;tag=a\0b", 16),
+      "<sip:a@b>;tag=a\tb",
+      "<sip:a@b>;tag=x ",
+      "<sip:a@b>;tag=x\r\n ",
+      "<sip:a@b>;foo=1;tag=x",
+      "<sip:a@b>;tagx=1",
+      "<sip:a@b>;tag",
+      "<sip:a@b>;ta",
+      "<sip:a@b>;",
+      "<sip:a@b> ;tag=x",
+      "<sip:a@b> ",
+      "<sip:a@b>x",
+      "<sip:a@b>>",
+      "<sip:a@b;lr>;tag=" + std::string(40, 't'),
+      "<" + std::string(47, 'u') + ">;tag=" + std::string(33, 't') + ";x",
+      "<>",
+      "<",
+      "\"",
+      " <sip:a@b>",
+      "sip:a@b;tag=1",
+      "sip:a@b",
+      "sip:a@b,c;tag=1",
+      "sip:a@b ;tag=x",
+      "sip:a@b;foo;tag=x",
+      ";tag=x",
+      "Bob <sip:b@c>;tag=2",
+      "Bob Smith \t<sip:b@c>",
+      "Doe, John <sip:j@x>",
+      "Bob",
+      "<sip:a@b>;tag",
+      "<sip:a@b>;TAG = x",
+      "<sip:a@b>;x=\"a;tag=b\";tag=c",
+      "<sip:a@b>;epid=1a2b;tag=c3",
+  };
+  const std::vector<std::string> afters = {
+      "",
+      "\r",
+      "\r\n",
+      "\r\nTo: <sip:x@y>;tag=z\r\n\r\n",
+      "=x\"tag;\r\nCall-ID: 1\r\n\r\n",
+      std::string(">>>>;;;;\"\"\"\",,,,\t\t  \x01\x01;tag=zz>\\\\", 32),
+  };
+  for (const std::string& value : values) {
+    for (const std::string& after : afters) {
+      for (const std::string& before : {std::string(), std::string("From: ")}) {
+        expectNameAddrLikeReference(before, value, after);
+        if (::testing::Test::HasFatalFailure()) {
+          return;
+        }
+      }
+    }
+    // Every length of what follows around the 16 bytes a step may read past the value.
+    for (size_t length = 0; length <= 20; ++length) {
+      expectNameAddrLikeReference("", value, afters.back().substr(0, length));
+      expectNameAddrLikeReference("", value, std::string(length, '>'));
+      if (::testing::Test::HasFatalFailure()) {
+        return;
+      }
+    }
+  }
+  const std::vector<std::string> seeds = {
+      values[0],
+      values[1],
+      values[2],
+      values[3],
+      "Bob Smith <sip:bob@biloxi.example.com>;tag=a6c85cf",
+      "sip:alice@atlanta.example.com;tag=1928301774",
+      "<sip:alice@atlanta.example.com>;epid=1a2b;tag=1928301774",
+      "\"A\\\"B\" <sip:alice@atlanta.example.com>;tag=19",
+  };
+  std::mt19937 rng(41);
+  for (int iteration = 0; iteration < 60000; ++iteration) {
+    std::string value = mutate(seeds[rng() % seeds.size()], rng, "aZ0<>;=,\"\\ \t\r\n@:\x01");
+    if (rng() % 4 == 0) {  // long values cross the 16-byte steps at every offset
+      value.insert(rng() % (value.size() + 1), std::string(rng() % 40, 'x'));
+    }
+    std::string after = afters[rng() % afters.size()];
+    after.resize(rng() % (after.size() + 1));
+    expectNameAddrLikeReference("", value, after);
+    if (::testing::Test::HasFatalFailure()) {
+      return;
+    }
+  }
+}
+
+// expectCSeqLikeReference parses `value` followed by `after` in an exact-size buffer with
+// parseCSeq and the general grammar: the same bool and fields, and on false `out` untouched.
+void expectCSeqLikeReference(const std::string& value, const std::string& after) {
+  const std::string whole_text = value + after;
+  std::vector<char> bytes(whole_text.begin(), whole_text.end());
+  ByteView buffer(bytes.data(), bytes.size());
+  const Span span{0, static_cast<uint32_t>(value.size())};
+  CSeq fast{12345, Method::Info, {7, 9}};
+  CSeq reference = fast;
+  const bool fast_ok = parseCSeq(buffer, span, fast);
+  const bool reference_ok = detail::parseCSeqGeneral(buffer, span, reference);
+  ASSERT_EQ(fast_ok, reference_ok) << value << " | followed by " << after.size();
+  EXPECT_EQ(fast.number, reference.number) << value;
+  EXPECT_EQ(fast.method, reference.method) << value;
+  EXPECT_TRUE(sameSpan(fast.method_token, reference.method_token)) << value;
+}
+
+// Every known method (the fast path matches them by table) and near misses, after numbers of
+// every length the fast path takes (1..8 digits) or leaves to the grammar, with separators
+// and trailing bytes that must not count; values both at the end of the buffer (read through
+// a padded copy) and followed by more bytes.
+TEST(CSeqFastPath, KnownMethodsAndNumbersMatchGrammar) {
+  std::vector<std::string> methods;
+  for (int m = 0; m < static_cast<int>(Method::Other); ++m) {
+    const std::string name(methodName(static_cast<Method>(m)));
+    methods.push_back(name);
+    methods.push_back(name.substr(0, name.size() - 1));
+    methods.push_back(name + "S");
+    std::string lower = name;
+    lower[0] = static_cast<char>(lower[0] | 0x20);
+    methods.push_back(lower);
+    std::string last_changed = name;
+    last_changed.back() = '-';
+    methods.push_back(last_changed);
+  }
+  for (const char* other : {"FOO", "X", "A.B", "SUBSCRIBEXYZABCD", "SUBSCRIBEXYZABCDE", "B(E",
+                            "INVITE\x01", "@", "`", ""}) {
+    methods.emplace_back(other);
+  }
+  const char* numbers[] = {"0",          "7",        "20",          "999",
+                           "1234567",    "12345678", "123456789",   "2147483647",
+                           "2147483648", "0000001",  "00000000001", ""};
+  const char* separators[] = {" ", "  ", "\t", ""};
+  const std::string afters[] = {"", "\r\n", "\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+                                " INVITE \x01\xff"};
+  for (const std::string& method : methods) {
+    for (const char* number : numbers) {
+      for (const char* separator : separators) {
+        for (const std::string& after : afters) {
+          expectCSeqLikeReference(number + std::string(separator) + method, after);
+          expectCSeqLikeReference(number + std::string(separator) + method + " ", after);
+          if (::testing::Test::HasFatalFailure()) {
+            return;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The word-at-a-time conversion gives every 1..8-digit number (leading zeros included).
+TEST(CSeqFastPath, ConvertsEveryNumberLength) {
+  std::mt19937 rng(43);
+  const std::string tail = " ACK\r\nCall-ID: x\r\n\r\n";
+  for (int iteration = 0; iteration < 200000; ++iteration) {
+    const int digits = 1 + static_cast<int>(rng() % 8);
+    std::string number;
+    uint32_t want = 0;
+    for (int i = 0; i < digits; ++i) {
+      const auto digit = static_cast<uint32_t>(rng() % 10);
+      number.push_back(static_cast<char>('0' + digit));
+      want = want * 10 + digit;
+    }
+    const std::string text = number + tail;
+    CSeq c;
+    ASSERT_TRUE(parseCSeq(ByteView(text), Span{0, static_cast<uint32_t>(number.size() + 4)}, c))
+        << number;
+    ASSERT_EQ(c.number, want) << number;
+    ASSERT_EQ(c.method, Method::Ack) << number;
+  }
+}
 
 TEST(ListElements, CommasInsideQuotesAndAnglesDoNotSplit) {
   std::string s = "\"Doe, John\" <sip:j@x;a=1,2>, <sip:k@y> ,sip:z@w";
