@@ -232,10 +232,18 @@ constexpr uint64_t findWordMultiplier() {
 inline constexpr uint64_t kWordMultiplier = findWordMultiplier();
 static_assert(kWordMultiplier != 0, "no collision-free header word hash found");
 
+// A length mask as one 32-byte row (the fourth word zero), for a 256-bit compare.
+struct alignas(32) NameMask32 {
+  uint64_t words[4];
+};
+
 struct WordTable {
   std::array<WordEntry, kWordHashSize> slot{};
   // Byte masks for a name of length 0..23 (lengths past 20 never match an entry).
   std::array<std::array<uint64_t, 3>, kMaxHeaderNameLength> length_mask{};
+  // The same masks as 32-byte rows (the AVX2 kernel's lookup; next to the slots, so one base
+  // address serves both).
+  std::array<NameMask32, kMaxHeaderNameLength> length_mask32{};
 };
 
 constexpr WordTable makeWordTable() {
@@ -261,12 +269,14 @@ constexpr WordTable makeWordTable() {
     for (size_t w = 0; w < 3; ++w) {
       size_t bytes = n > 8 * w ? n - 8 * w : 0;
       t.length_mask[n][w] = bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+      t.length_mask32[n].words[w] = t.length_mask[n][w];
     }
   }
   return t;
 }
 
 inline constexpr WordTable kWordTable = makeWordTable();
+static_assert(sizeof(WordEntry) == 32, "a 256-bit compare reads a whole entry");
 
 // lookupHeaderNameWide is lookupHeaderName for a name followed by at least 24 - `length`
 // more readable bytes (`name + 24` must not pass the end of the buffer): it reads 24 bytes

@@ -53,17 +53,20 @@ ScanResult scan(ByteView input, SipMessage& out, const ScanLimits& limits) {
   while (start + 1 < size && input.data[start] == '\r' && input.data[start + 1] == '\n') {
     start += 2;
   }
-  if (start > 0 && start == size) {
-    clear_index();
-    return {ScanStatus::Keepalive, ScanError::None, 0, start};
-  }
-  if (start + 1 == size && input.data[start] == '\r') {
-    clear_index();
-    return {ScanStatus::Incomplete, ScanError::Truncated, size, 0};
-  }
-  if (start == size) {
-    clear_index();
-    return {ScanStatus::Incomplete, ScanError::Truncated, size, 0};
+  // Fewer than two bytes left: no start line yet (one test for the usual case).
+  if (__builtin_expect(start + 1 >= size, 0)) {
+    if (start > 0 && start == size) {
+      clear_index();
+      return {ScanStatus::Keepalive, ScanError::None, 0, start};
+    }
+    if (start + 1 == size && input.data[start] == '\r') {
+      clear_index();
+      return {ScanStatus::Incomplete, ScanError::Truncated, size, 0};
+    }
+    if (start == size) {
+      clear_index();
+      return {ScanStatus::Incomplete, ScanError::Truncated, size, 0};
+    }
   }
   out.message_offset = start;
   return detail::g_walk(input.data, size, start, out, limits);

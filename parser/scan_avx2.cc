@@ -97,6 +97,8 @@ struct alignas(32) Avx2Constants {
   std::array<uint8_t, 32> nibble;
   std::array<uint8_t, 32> token_bits;
   std::array<uint8_t, 32> special_lift;
+  std::array<uint8_t, 32> case_fold;   // the name lookup's ASCII case bit
+  std::array<uint8_t, 32> name_lanes;  // the first three 64-bit lanes: a name's 24 bytes
 };
 
 constexpr std::array<uint8_t, 32> splat(uint8_t b) {
@@ -107,7 +109,16 @@ constexpr std::array<uint8_t, 32> splat(uint8_t b) {
   return a;
 }
 
-constexpr Avx2Constants kAvx2Constants = {splat(0x0F), splat(kTokenBits), splat(0x60)};
+constexpr std::array<uint8_t, 32> firstBytes(size_t count) {
+  std::array<uint8_t, 32> a{};
+  for (size_t i = 0; i < count; ++i) {
+    a[i] = 0xFF;
+  }
+  return a;
+}
+
+constexpr Avx2Constants kAvx2Constants = {splat(0x0F), splat(kTokenBits), splat(0x60), splat(0x20),
+                                          firstBytes(detail::kMaxHeaderNameLength)};
 
 // load32 loads a constant. The asm makes the value opaque to the optimizer: it would otherwise
 // rebuild the splat constants with three-instruction broadcasts at every use in the walk's loop.
@@ -118,17 +129,32 @@ __attribute__((target("avx2"), always_inline)) inline __m256i load32(
   return v;
 }
 
+// The classifier's constants, loaded once per scan: the walk keeps them in registers (see
+// scan_walk.h's Window).
+struct ClassConstants {
+  __m256i nibble;
+  __m256i low_table;
+  __m256i high_table;
+  __m256i special_lift;
+  __m256i token_bits;
+};
+
+__attribute__((target("avx2"), always_inline)) inline ClassConstants classConstants() {
+  return {load32(kAvx2Constants.nibble), load32(kClassTables.low), load32(kClassTables.high),
+          load32(kAvx2Constants.special_lift), load32(kAvx2Constants.token_bits)};
+}
+
 // classify32 returns the special and non-token masks of the 32 bytes in `v`.
-__attribute__((target("avx2"), always_inline)) inline void classify32(__m256i v, uint32_t& special,
+__attribute__((target("avx2"), always_inline)) inline void classify32(const ClassConstants& k,
+                                                                      __m256i v, uint32_t& special,
                                                                       uint32_t& non_token) {
-  const __m256i nibble = load32(kAvx2Constants.nibble);
-  const __m256i low = _mm256_shuffle_epi8(load32(kClassTables.low), _mm256_and_si256(v, nibble));
-  const __m256i high = _mm256_shuffle_epi8(load32(kClassTables.high),
-                                           _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+  const __m256i low = _mm256_shuffle_epi8(k.low_table, _mm256_and_si256(v, k.nibble));
+  const __m256i high =
+      _mm256_shuffle_epi8(k.high_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), k.nibble));
   const __m256i classes = _mm256_and_si256(low, high);
   special = static_cast<uint32_t>(
-      _mm256_movemask_epi8(_mm256_adds_epu8(classes, load32(kAvx2Constants.special_lift))));
-  const __m256i token = _mm256_and_si256(classes, load32(kAvx2Constants.token_bits));
+      _mm256_movemask_epi8(_mm256_adds_epu8(classes, k.special_lift)));
+  const __m256i token = _mm256_and_si256(classes, k.token_bits);
   non_token = static_cast<uint32_t>(
       _mm256_movemask_epi8(_mm256_cmpeq_epi8(token, _mm256_setzero_si256())));
 }
@@ -136,20 +162,48 @@ __attribute__((target("avx2"), always_inline)) inline void classify32(__m256i v,
 }  // namespace
 
 // classifyAvx2 is classifyBlockAvx2, inlined into the walk below.
-__attribute__((target("avx2"), always_inline)) inline BlockMasks classifyAvx2(const char* p) {
+__attribute__((target("avx2"), always_inline)) inline BlockMasks classifyAvx2(
+    const ClassConstants& k, const char* p) {
   uint32_t special_lo = 0;
   uint32_t special_hi = 0;
   uint32_t non_token_lo = 0;
   uint32_t non_token_hi = 0;
-  classify32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), special_lo, non_token_lo);
-  classify32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)), special_hi,
+  classify32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), special_lo,
+             non_token_lo);
+  classify32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)), special_hi,
              non_token_hi);
   return {static_cast<uint64_t>(special_lo) | (static_cast<uint64_t>(special_hi) << 32),
           static_cast<uint64_t>(non_token_lo) | (static_cast<uint64_t>(non_token_hi) << 32)};
 }
 
 __attribute__((target("avx2"))) BlockMasks classifyBlockAvx2(const char* p) {
-  return classifyAvx2(p);
+  return classifyAvx2(classConstants(), p);
+}
+
+// lookupNameAvx2 is detail::lookupHeaderNameWide with one 256-bit compare for the three word
+// compares: the 24 bytes load under a lane mask (nothing past name + 24 is read), fold, mask
+// to the length and compare with the slot's entry (its words, not its id byte).
+__attribute__((target("avx2"), always_inline)) inline HeaderId lookupNameAvx2(const char* name,
+                                                                              uint32_t length) {
+  // Lengths past 23 clamp to 23, as in lookupHeaderNameWide.
+  constexpr auto kLongest = static_cast<uint32_t>(detail::kMaxHeaderNameLength - 1);
+  const uint32_t n = length <= kLongest ? length : kLongest;
+  const __m256i lanes = load32(kAvx2Constants.name_lanes);
+  const __m256i raw = _mm256_maskload_epi64(reinterpret_cast<const long long*>(name), lanes);
+  const uint64_t* mask_row = detail::kWordTable.length_mask32[n].words;
+  const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mask_row));
+  const __m256i folded =
+      _mm256_and_si256(_mm256_or_si256(raw, load32(kAvx2Constants.case_fold)), mask);
+  const auto first = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm256_castsi256_si128(folded)));
+  const detail::WordEntry& e =
+      detail::kWordTable.slot[detail::wordHash(first, n, detail::kWordMultiplier)];
+  const __m256i diff =
+      _mm256_xor_si256(folded, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&e)));
+  return _mm256_testz_si256(diff, lanes) != 0 ? static_cast<HeaderId>(e.id) : HeaderId::Other;
+}
+
+__attribute__((target("avx2"))) HeaderId lookupHeaderNameAvx2(const char* name, size_t length) {
+  return lookupNameAvx2(name, length < 0xFFFFFFFFu ? static_cast<uint32_t>(length) : 0xFFFFFFFFu);
 }
 
 }  // namespace sipshield::parser
@@ -167,8 +221,13 @@ __attribute__((target("avx2"))) BlockMasks classifyBlockAvx2(const char* p) {
 namespace sipshield::parser {
 namespace {
 struct Avx2Kernel {
-  __attribute__((always_inline)) static BlockMasks classify(const char* p) {
-    return classifyAvx2(p);
+  using Constants = ClassConstants;
+  __attribute__((always_inline)) static Constants constants() { return classConstants(); }
+  __attribute__((always_inline)) static BlockMasks classify(const Constants& k, const char* p) {
+    return classifyAvx2(k, p);
+  }
+  __attribute__((always_inline)) static HeaderId lookupName(const char* name, uint32_t length) {
+    return lookupNameAvx2(name, length);
   }
 };
 }  // namespace

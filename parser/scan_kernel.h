@@ -39,6 +39,12 @@ ScanResult walkSse42(const char* p, uint32_t size, uint32_t start, SipMessage& o
 ScanResult walkAvx2(const char* p, uint32_t size, uint32_t start, SipMessage& out,
                     const ScanLimits& limits);
 
+// lookupHeaderNameAvx2 is the AVX2 walk's header-name lookup (the walk inlines its own copy;
+// this one is for tests): the HeaderId of the name [name, name + length), HeaderId::Other when
+// unknown, the same as detail::lookupHeaderNameWide. It reads exactly [name, name + 24), which
+// must be readable. Thread-safe (no state). Only on a CPU with AVX2.
+HeaderId lookupHeaderNameAvx2(const char* name, size_t length);
+
 enum class ScanIsa { Scalar, Sse42, Avx2 };
 
 // bestScanIsa is the fastest kernel this CPU supports (checked with cpuid once).

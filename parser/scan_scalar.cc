@@ -24,7 +24,14 @@ constexpr std::array<bool, 256> makeSpecialTable() {
 constexpr std::array<bool, 256> kSpecial = makeSpecialTable();
 
 struct ScalarKernel {
-  static BlockMasks classify(const char* p) { return classifyBlockScalar(p); }
+  struct Constants {};
+  static Constants constants() { return {}; }
+  static BlockMasks classify(const Constants& /*unused*/, const char* p) {
+    return classifyBlockScalar(p);
+  }
+  static HeaderId lookupName(const char* name, uint32_t length) {
+    return detail::lookupHeaderNameWide(name, length);
+  }
 };
 
 }  // namespace

@@ -62,7 +62,14 @@ __attribute__((target("sse4.2"))) BlockMasks classifyBlockSse42(const char* p) {
 namespace sipshield::parser {
 namespace {
 struct Sse42Kernel {
-  static BlockMasks classify(const char* p) { return classifyBlockSse42(p); }
+  struct Constants {};
+  static Constants constants() { return {}; }
+  static BlockMasks classify(const Constants& /*unused*/, const char* p) {
+    return classifyBlockSse42(p);
+  }
+  static HeaderId lookupName(const char* name, uint32_t length) {
+    return detail::lookupHeaderNameWide(name, length);
+  }
 };
 }  // namespace
 

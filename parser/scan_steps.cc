@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "parser/char_class.h"
 #include "parser/numbers.h"
 
@@ -25,6 +29,39 @@ bool isSip20(const char* v, uint32_t length) {
   return length == 7 && (load32(v) | kCaseBits) == kSipSlash && load32(v + 3) == kSlashTwoZero;
 }
 
+// findBlank returns the first SP or HTAB in [i, eol), or eol. The line holds no control byte
+// but HTAB before `eol` (the line walk checked), so the first byte below 0x21 is that blank:
+// look 16, then 8 bytes at a time.
+uint32_t findBlank(const char* p, uint32_t i, uint32_t eol) {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(' ');
+  while (i + 16 <= eol) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // min(v, SP) == v exactly for the bytes up to SP (unsigned).
+    const auto below = static_cast<uint32_t>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, space), v)));
+    if (below != 0) {
+      return i + static_cast<uint32_t>(__builtin_ctz(below));
+    }
+    i += 16;
+  }
+#endif
+  while (i + 8 <= eol) {
+    uint64_t word;
+    std::memcpy(&word, p + i, sizeof(word));
+    const uint64_t below = (word - 0x2121212121212121ull) & ~word & 0x8080808080808080ull;
+    if (below != 0) {
+      // The lowest flagged byte is exact (borrows only disturb the bytes above it).
+      return i + static_cast<uint32_t>(__builtin_ctzll(below)) / 8;
+    }
+    i += 8;
+  }
+  while (i < eol && p[i] != ' ' && p[i] != '\t') {
+    ++i;
+  }
+  return i;
+}
+
 // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1).
 ScanError parseRequestLine(const char* p, uint32_t begin, uint32_t eol, uint32_t token_end,
                            SipMessage& out, uint32_t& at) {
@@ -37,22 +74,7 @@ ScanError parseRequestLine(const char* p, uint32_t begin, uint32_t eol, uint32_t
   out.method_token = {begin, i - begin};
   out.method = classifyMethod(out.method_token.view(p));
   uint32_t uri_begin = ++i;
-  // The line holds no control byte but HTAB before `eol` (the line walk checked), so the
-  // first byte below 0x21 is the SP or HTAB that ends the URI: look 8 bytes at a time.
-  while (i + 8 <= eol) {
-    uint64_t word;
-    std::memcpy(&word, p + i, sizeof(word));
-    const uint64_t below = (word - 0x2121212121212121ull) & ~word & 0x8080808080808080ull;
-    if (below != 0) {
-      // The lowest flagged byte is exact (borrows only disturb the bytes above it).
-      i += static_cast<uint32_t>(__builtin_ctzll(below)) / 8;
-      break;
-    }
-    i += 8;
-  }
-  while (i < eol && p[i] != ' ' && p[i] != '\t') {
-    ++i;
-  }
+  i = findBlank(p, i, eol);
   if (i == uri_begin || i >= eol || p[i] != ' ') {
     at = i;
     return ScanError::BadRequestUri;
@@ -92,6 +114,31 @@ ScanError parseStatusLine(const char* p, uint32_t begin, uint32_t eol, SipMessag
   uint32_t reason = after < eol ? after + 1 : eol;
   out.reason_phrase = {reason, eol - reason};
   return ScanError::None;
+}
+
+// parseLongLength is parseDecimal(.., 0xFFFFFFFF, ..), out of line: finishMessage then saves
+// no registers for the call it almost never makes.
+__attribute__((noinline, cold)) bool parseLongLength(const char* p, uint32_t size, Span value,
+                                                     uint64_t& length) {
+  return parseDecimal(ByteView(p, size), value, 0xFFFFFFFFull, length);
+}
+
+// parseLength is parseDecimal(.., 0xFFFFFFFF, ..) for a Content-Length value, with the usual
+// 1 to 9 digits (never above the bound) read inline; an empty value wraps to the long way.
+bool parseLength(const char* p, uint32_t size, Span value, uint64_t& length) {
+  if (value.length - 1 < 9) {
+    uint64_t v = 0;
+    for (uint32_t k = 0; k < value.length; ++k) {
+      const char c = p[value.offset + k];
+      if (!isDigit(c)) {
+        return false;
+      }
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    length = v;
+    return true;
+  }
+  return parseLongLength(p, size, value, length);
 }
 
 }  // namespace
@@ -145,7 +192,7 @@ ScanResult finishMessage(const char* p, uint32_t size, uint32_t headers_end, Sip
   uint32_t available = size - out.body_offset;
   if (const HeaderField* cl = out.first(HeaderId::ContentLength)) {
     uint64_t length = 0;
-    if (!parseDecimal(ByteView(p, size), cl->value, 0xFFFFFFFFull, length)) {
+    if (!parseLength(p, size, cl->value, length)) {
       return invalid(ScanError::BadContentLength, cl->value.offset);
     }
     if (out.body_offset - out.message_offset + length > limits.max_message_bytes) {

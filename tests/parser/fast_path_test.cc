@@ -208,6 +208,37 @@ TEST(HeaderNames, HashAgreesWithByteCompare) {
     // The scanner's wide lookup reads 24 bytes from the name's start.
     std::string padded = name + std::string(detail::kMaxHeaderNameLength, ':');
     ASSERT_EQ(detail::lookupHeaderNameWide(padded.data(), name.size()), want) << name;
+    if (scanIsaSupported(ScanIsa::Avx2)) {
+      ASSERT_EQ(lookupHeaderNameAvx2(padded.data(), name.size()), want) << name;
+    }
+  }
+}
+
+// The AVX2 lookup reads no byte past name + 24: a name at the very end of a heap buffer (ASan
+// checks the reads), of every length up to 24, in every known spelling and some unknown ones.
+TEST(HeaderNameHash, Avx2LookupStaysInsideItsBytes) {
+  if (!scanIsaSupported(ScanIsa::Avx2)) {
+    GTEST_SKIP() << "no AVX2";
+  }
+  std::vector<std::string> names = {"x", "Via-", "Content-Lengthy", "Proxy-Authorization-X",
+                                    "abcdefghijklmnopqrstuvwx"};
+  for (const detail::HeaderInfo& h : detail::kHeaders) {
+    names.emplace_back(h.name);
+    if (h.compact != 0) {
+      names.emplace_back(1, h.compact);
+    }
+  }
+  for (const std::string& name : names) {
+    for (size_t length = 1; length <= name.size() && length <= detail::kMaxHeaderNameLength;
+         ++length) {
+      // The name, then filler up to exactly 24 bytes: the allocation ends at name + 24.
+      std::string text =
+          name.substr(0, length) + std::string(detail::kMaxHeaderNameLength - length, ':');
+      std::vector<char> heap(text.begin(), text.end());
+      ASSERT_EQ(lookupHeaderNameAvx2(heap.data(), length),
+                detail::lookupHeaderName(heap.data(), length))
+          << text;
+    }
   }
 }
 

@@ -323,6 +323,26 @@ const VerdictRow kVerdicts[] = {
      ScanStatus::Invalid, ScanError::BadContentLength, 0},
     {"Content-Length overflow", kHead + kMandatory + "Content-Length: 99999999999999999999999\r\n\r\n",
      ScanStatus::Invalid, ScanError::BadContentLength, 0},
+    {"Content-Length of nine digits", kHead + kMandatory + "Content-Length: 000000003\r\n\r\nabc",
+     ScanStatus::Complete, ScanError::None, -1},
+    {"Content-Length of ten digits past the limit",
+     kHead + kMandatory + "Content-Length: 4294967295\r\n\r\n", ScanStatus::Invalid,
+     ScanError::MessageTooLarge, 0},
+    {"Content-Length above 32 bits", kHead + kMandatory + "Content-Length: 4294967296\r\n\r\n",
+     ScanStatus::Invalid, ScanError::BadContentLength, 0},
+    {"Content-Length empty", kHead + kMandatory + "Content-Length: \r\n\r\n", ScanStatus::Invalid,
+     ScanError::BadContentLength, 0},
+    {"long URI ending in a tab", "OPTIONS sip:" + std::string(26, 'a') + "\tx SIP/2.0\r\n\r\n",
+     ScanStatus::Invalid, ScanError::BadRequestUri, 38},
+    {"long URI then a bad version", "OPTIONS sip:" + std::string(40, 'a') + " SIP/2.1\r\n\r\n",
+     ScanStatus::Invalid, ScanError::BadVersion, 53},
+    {"conflicting Call-ID before a line without colon", withHeaders("Call-ID: x2\r\nBad Line\r\n"),
+     ScanStatus::Invalid, ScanError::ConflictingHeader, 0},
+    {"conflicting Call-ID before a control byte",
+     withHeaders("Call-ID: x2\r\nSubject: a\x01" "b\r\n"), ScanStatus::Invalid,
+     ScanError::ControlCharacter, 0},
+    {"conflicting Call-ID as the last header", kHead + kMandatory + "Call-ID: x2\r\n\r\n",
+     ScanStatus::Invalid, ScanError::ConflictingHeader, 0},
     {"Content-Length beyond the datagram", kHead + kMandatory + "Content-Length: 10\r\n\r\nabc",
      ScanStatus::Incomplete, ScanError::BodyTruncated, -1},
     {"Content-Length beyond the size limit", kHead + kMandatory + "Content-Length: 4000000\r\n\r\n",
@@ -407,6 +427,28 @@ TEST(Scan, TooManyHeaders) {
   EXPECT_EQ(r.status, ScanStatus::Invalid);
   EXPECT_EQ(r.error, ScanError::TooManyHeaders);
   EXPECT_EQ(p.message.header_count, 16);
+}
+
+// The per-header counts saturate at 255; the index still points at the first line.
+TEST(Scan, OccurrencesSaturate) {
+  std::string bytes = kHead + "Subject: s\r\n";
+  for (int i = 0; i < 300; ++i) {
+    bytes += "Via: SIP/2.0/UDP h" + std::to_string(i) + "\r\n";
+  }
+  bytes += "\r\n";
+  for (ScanIsa isa : {ScanIsa::Scalar, ScanIsa::Sse42, ScanIsa::Avx2}) {
+    if (!setScanIsa(isa)) {
+      continue;
+    }
+    ParsedMessage<400> p;
+    ASSERT_EQ(scan(ByteView(bytes), p.message).status, ScanStatus::Complete) << scanIsaName(isa);
+    EXPECT_EQ(p.message.header_count, 301);
+    EXPECT_EQ(p.message.occurrences[static_cast<int>(HeaderId::Via)], 255);
+    EXPECT_EQ(p.message.first_index[static_cast<int>(HeaderId::Via)], 1);
+    EXPECT_EQ(p.message.occurrences[static_cast<int>(HeaderId::Subject)], 1);
+    EXPECT_EQ(p.message.occurrences[static_cast<int>(HeaderId::Path)], 0);
+  }
+  setScanIsa(bestScanIsa());
 }
 
 TEST(Scan, OversizedDatagramIsRejected) {
