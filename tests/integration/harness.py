@@ -161,7 +161,7 @@ class Shield:
     """A sipshield daemon with a config written from `backends` and extra settings."""
 
     def __init__(self, workdir, binary, listen, backends, record_route=False, health=(300, 200),
-                 workers=2, backend_listen=None):
+                 workers=2, backend_listen=None, env=None):
         self.workdir = workdir
         self.binary = binary
         self.listen = listen
@@ -174,7 +174,7 @@ class Shield:
         self.log_path = os.path.join(workdir, "sipshield.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([binary, "run", "--config", self.config_path],
-                                     stderr=self.log, stdout=self.log)
+                                     stderr=self.log, stdout=self.log, env=env)
         self.report = None
         self.wait_for_event("started", 10)
 
