@@ -104,18 +104,21 @@ uint16_t ipv4HeaderChecksum(const uint8_t* header, size_t length) {
 
 uint64_t pseudoHeaderSum(const IpAddress& source, const IpAddress& destination,
                          uint8_t protocol, uint32_t length) {
-  // Both addresses in one little-endian word sum with fixed-size loads (two calls per
-  // datagram on RX and on TX otherwise); an unset family contributes nothing, as before.
-  uint64_t acc = 0;
-  for (const IpAddress* address : {&source, &destination}) {
-    const size_t size = address->size();
-    for (size_t i = 0; i < size; i += 4) {
-      uint32_t word;
-      std::memcpy(&word, address->bytes + i, 4);
-      acc += word;
+  // Both addresses as little-endian 32-bit words with fixed-size loads (called per datagram on
+  // RX and on TX); an unset family contributes nothing.
+  auto words = [](const IpAddress& address) -> uint64_t {
+    uint32_t w[4];
+    if (address.isV4()) {
+      std::memcpy(w, address.bytes, 4);
+      return w[0];
     }
-  }
-  return detail::finishChecksum(acc, protocol + length);
+    if (address.isV6()) {
+      std::memcpy(w, address.bytes, 16);
+      return static_cast<uint64_t>(w[0]) + w[1] + w[2] + w[3];
+    }
+    return 0;
+  };
+  return detail::finishChecksum(words(source) + words(destination), protocol + length);
 }
 
 uint16_t udpChecksum(const IpAddress& source, const IpAddress& destination,

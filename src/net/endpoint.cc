@@ -14,26 +14,46 @@ constexpr size_t kMaxLiteral = 46;
 
 constexpr char kHex[] = "0123456789abcdef";
 
-// writeDecimalByte writes 0..255 without leading zeros and returns the characters written.
-size_t writeDecimalByte(char* out, uint8_t value) {
-  size_t n = 0;
-  if (value >= 100) {
-    out[n++] = static_cast<char>('0' + value / 100);
+// kDecimalBytes[v] holds the decimal digits of v (no leading zeros) in its low bytes, in
+// order, and their count in the top byte: one load and one 4-byte store per octet instead of
+// divisions (the fast path formats a datagram's source address for `received=`).
+struct DecimalBytes {
+  uint32_t entry[256];
+};
+
+constexpr DecimalBytes makeDecimalBytes() {
+  DecimalBytes t{};
+  for (uint32_t v = 0; v < 256; ++v) {
+    uint32_t digits = 0;
+    uint32_t count = 0;
+    auto put = [&](uint32_t d) { digits |= ('0' + d) << (8 * count++); };
+    if (v >= 100) {
+      put(v / 100);
+    }
+    if (v >= 10) {
+      put(v / 10 % 10);
+    }
+    put(v % 10);
+    t.entry[v] = digits | (count << 24);
   }
-  if (value >= 10) {
-    out[n++] = static_cast<char>('0' + (value / 10) % 10);
-  }
-  out[n++] = static_cast<char>('0' + value % 10);
-  return n;
+  return t;
 }
 
+constexpr DecimalBytes kDecimalBytes = makeDecimalBytes();
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "writeV4 stores digits little-endian");
+
+// writeV4 writes a dotted quad and returns its length (7..15). It stores 4 bytes per octet, so
+// `out` needs 16 writable bytes; the spare byte past the last digit is left for the caller's
+// terminator to overwrite.
 size_t writeV4(char* out, const uint8_t* bytes) {
   size_t n = 0;
   for (int i = 0; i < 4; ++i) {
-    if (i > 0) {
+    const uint32_t entry = kDecimalBytes.entry[bytes[i]];
+    std::memcpy(out + n, &entry, sizeof(entry));  // little-endian: the digits first
+    n += entry >> 24;
+    if (i < 3) {
       out[n++] = '.';
     }
-    n += writeDecimalByte(out + n, bytes[i]);
   }
   return n;
 }

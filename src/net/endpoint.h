@@ -19,8 +19,27 @@ struct IpAddress {
   [[nodiscard]] bool isV4() const { return family == AF_INET; }
   [[nodiscard]] bool isV6() const { return family == AF_INET6; }
   [[nodiscard]] size_t size() const { return isV4() ? 4 : (isV6() ? 16 : 0); }
+  // Fixed-size word compares (inline, no memcmp call: the fast path compares addresses per
+  // packet); bytes past an IPv4 address's four do not take part.
   friend bool operator==(const IpAddress& a, const IpAddress& b) {
-    return a.family == b.family && std::memcmp(a.bytes, b.bytes, a.size()) == 0;
+    if (a.family != b.family) {
+      return false;
+    }
+    if (a.family == AF_INET) {
+      uint32_t x;
+      uint32_t y;
+      std::memcpy(&x, a.bytes, 4);
+      std::memcpy(&y, b.bytes, 4);
+      return x == y;
+    }
+    if (a.family != AF_INET6) {
+      return true;  // both unset
+    }
+    uint64_t x[2];
+    uint64_t y[2];
+    std::memcpy(x, a.bytes, 16);
+    std::memcpy(y, b.bytes, 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
   }
 
   static IpAddress v4(uint32_t host_order);

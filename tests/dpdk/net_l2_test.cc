@@ -560,5 +560,40 @@ TEST(DpdkLayout, RouteAndSource) {
   EXPECT_FALSE(io::prefixContains(ip("198.18.0.0"), 15, ip("198.20.0.0")));
 }
 
+// prefixContains compares masked 64-bit words: every prefix length, both families, the bit
+// right after the prefix and the last bit inside it.
+TEST(DpdkLayout, PrefixContainsAtEveryLength) {
+  EXPECT_TRUE(io::prefixContains(ip("0.0.0.0"), 0, ip("203.0.113.9")));
+  EXPECT_TRUE(io::prefixContains(ip("198.18.0.1"), 32, ip("198.18.0.1")));
+  EXPECT_FALSE(io::prefixContains(ip("198.18.0.1"), 32, ip("198.18.0.0")));
+  EXPECT_FALSE(io::prefixContains(ip("198.18.0.0"), 33, ip("198.18.0.0")));  // too long
+  EXPECT_FALSE(io::prefixContains(ip("198.18.0.0"), 16, ip("2001:db8::1")));  // family
+  EXPECT_TRUE(io::prefixContains(ip("::"), 0, ip("2001:db8::1")));
+  EXPECT_FALSE(io::prefixContains(ip("2001:db8::1"), 129, ip("2001:db8::1")));
+  const net::IpAddress base = ip("2001:db8:1234:5678:9abc:def0:1357:2468");
+  for (uint8_t length = 1; length <= 128; ++length) {
+    // Flip the last bit inside the prefix: outside. Flip the first bit after it: inside.
+    net::IpAddress inside_flip = base;
+    inside_flip.bytes[(length - 1) / 8] ^= static_cast<uint8_t>(0x80 >> ((length - 1) % 8));
+    EXPECT_FALSE(io::prefixContains(base, length, inside_flip)) << int{length};
+    if (length < 128) {
+      net::IpAddress after_flip = base;
+      after_flip.bytes[length / 8] ^= static_cast<uint8_t>(0x80 >> (length % 8));
+      EXPECT_TRUE(io::prefixContains(base, length, after_flip)) << int{length};
+    }
+  }
+  const net::IpAddress v4 = ip("198.18.170.85");
+  for (uint8_t length = 1; length <= 32; ++length) {
+    net::IpAddress inside_flip = v4;
+    inside_flip.bytes[(length - 1) / 8] ^= static_cast<uint8_t>(0x80 >> ((length - 1) % 8));
+    EXPECT_FALSE(io::prefixContains(v4, length, inside_flip)) << int{length};
+    if (length < 32) {
+      net::IpAddress after_flip = v4;
+      after_flip.bytes[length / 8] ^= static_cast<uint8_t>(0x80 >> (length % 8));
+      EXPECT_TRUE(io::prefixContains(v4, length, after_flip)) << int{length};
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sipshield

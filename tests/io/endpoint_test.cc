@@ -112,6 +112,23 @@ TEST(EndpointFormat, BracketsOnlyIpv6) {
   EXPECT_EQ(IpAddress{}.format(buffer, true), 0u);
 }
 
+// Every octet value in every position, against glibc's inet_ntop.
+TEST(EndpointFormat, Ipv4MatchesInetNtop) {
+  std::mt19937 random(777);
+  for (int value = 0; value < 256; ++value) {
+    for (int position = 0; position < 4; ++position) {
+      IpAddress ip = IpAddress::v4(static_cast<uint32_t>(random()));
+      ip.bytes[position] = static_cast<uint8_t>(value);
+      char expected[INET_ADDRSTRLEN];
+      ASSERT_NE(inet_ntop(AF_INET, ip.bytes, expected, sizeof(expected)), nullptr);
+      char buffer[48];
+      const size_t n = ip.format(buffer, false);
+      ASSERT_EQ(std::string(buffer, n), expected);
+      ASSERT_EQ(buffer[n], '\0');
+    }
+  }
+}
+
 // glibc's inet_ntop is RFC 5952 too, except for the deprecated IPv4-compatible ::a.b.c.d
 // form, which the generator avoids by keeping group 5 or 6 non-zero.
 TEST(EndpointFormat, MatchesInetNtopOnRandomAddresses) {

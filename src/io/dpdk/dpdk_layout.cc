@@ -1,5 +1,6 @@
 #include "src/io/dpdk/dpdk_layout.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace sipshield::io {
@@ -8,21 +9,29 @@ bool prefixContains(const net::IpAddress& prefix, uint8_t length, const net::IpA
   if (prefix.family != ip.family || length > prefix.size() * 8) {
     return false;
   }
-  const uint32_t whole = length / 8u;
-  if (std::memcmp(prefix.bytes, ip.bytes, whole) != 0) {
-    return false;
+  // Two big-endian 64-bit words per address, each masked to its share of the prefix: fixed-size
+  // loads and no memcmp call (route() runs per transmitted datagram). An IPv4 prefix is at most
+  // 32 bits, so its bytes past the fourth never take part.
+  uint64_t a[2];
+  uint64_t b[2];
+  std::memcpy(a, prefix.bytes, 16);
+  std::memcpy(b, ip.bytes, 16);
+  uint64_t differ = 0;
+  for (uint32_t k = 0; k < 2; ++k) {
+    const uint32_t bits = length > 64 * k ? std::min<uint32_t>(length - 64 * k, 64) : 0;
+    const uint64_t mask = bits == 0 ? 0 : ~0ull << (64 - bits);
+    differ |= (__builtin_bswap64(a[k]) ^ __builtin_bswap64(b[k])) & mask;
   }
-  const uint32_t bits = length % 8u;
-  if (bits == 0) {
-    return true;
-  }
-  const uint8_t mask = static_cast<uint8_t>(0xFF << (8 - bits));
-  return (prefix.bytes[whole] & mask) == (ip.bytes[whole] & mask);
+  return differ == 0;
 }
 
 bool DpdkLayout::isOurs(const uint8_t* ip, uint8_t family) const {
+  // The received address as an IpAddress, so the compare is operator=='s fixed-size one.
+  net::IpAddress received;
+  received.family = family;
+  std::memcpy(received.bytes, ip, family == AF_INET ? 4 : 16);
   for (const DpdkAddress& a : addresses) {
-    if (a.ip.family == family && std::memcmp(a.ip.bytes, ip, a.ip.size()) == 0) {
+    if (a.ip == received) {
       return true;
     }
   }
