@@ -4,6 +4,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace sipshield::lb {
 namespace {
 
@@ -22,6 +26,28 @@ int hexValue(char c) {
     return c - 'a' + 10;
   }
   return -1;
+}
+
+// writeHex16 writes the 16 lower-case hex digits of the 8 bytes at `bytes`, high nibble first:
+// with SSE2, all 16 at once (nibbles split and interleaved, then '0' + n, plus 39 past 9),
+// instead of a table lookup per digit. Runs once per forwarded request.
+void writeHex16(const uint8_t* bytes, char* out) {
+#if defined(__SSE2__)
+  const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes));
+  const __m128i low_nibbles = _mm_set1_epi8(0x0F);
+  const __m128i high = _mm_and_si128(_mm_srli_epi16(raw, 4), low_nibbles);
+  const __m128i low = _mm_and_si128(raw, low_nibbles);
+  const __m128i nibbles = _mm_unpacklo_epi8(high, low);  // hi0 lo0 hi1 lo1 ...
+  const __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)),
+                                        _mm_set1_epi8('a' - '0' - 10));
+  const __m128i text = _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), text);
+#else
+  for (size_t i = 0; i < 8; ++i) {
+    out[2 * i] = kHexDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kHexDigits[bytes[i] & 0xF];
+  }
+#endif
 }
 
 }  // namespace
@@ -107,10 +133,7 @@ void BranchSigner::macHex(const Key& key, std::string_view client_branch,
                    key.k2.data());
   uint8_t mac[8];
   crypto_shorthash(mac, inner, sizeof(inner), key.k0.data());
-  for (size_t i = 0; i < sizeof(mac); ++i) {
-    hex_out[2 * i] = kHexDigits[mac[i] >> 4];
-    hex_out[2 * i + 1] = kHexDigits[mac[i] & 0xF];
-  }
+  writeHex16(mac, hex_out);
 }
 
 size_t BranchSigner::makeBranch(std::string_view client_branch, std::string_view call_id,
