@@ -270,6 +270,10 @@ bool Pipeline::routeFromBackend(ByteView in, lb::RequestEdits& edits, net::Endpo
 
 bool Pipeline::popOwnRoutes(ByteView in, lb::RequestEdits& edits, parser::Span& after_ours) {
   const parser::SipMessage& message = current_->parsed.message;
+  if (!message.has(parser::HeaderId::Route)) {
+    edits.route_cut_count = 0;  // most initial requests carry no Route: skip the set-up below
+    return false;
+  }
   lb::RouteElement routes[lb::kMaxOwnRoutes + 1];
   const size_t listed = lb::leadingRoutes(in, message, routes);
   size_t ours = 0;

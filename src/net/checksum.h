@@ -23,7 +23,8 @@ namespace sipshield::net {
 [[nodiscard]] uint16_t checksumFold(uint64_t sum);
 
 // ipv4HeaderChecksum returns the checksum for the IPv4 header at `header` (`length` bytes,
-// with its checksum field zeroed by the caller).
+// with its checksum field zeroed by the caller). Over a received header with its checksum in
+// place it returns 0 when the checksum is right.
 [[nodiscard]] uint16_t ipv4HeaderChecksum(const uint8_t* header, size_t length);
 
 // pseudoHeaderSum returns the running sum of the IPv4 or IPv6 pseudo-header for upper-layer
