@@ -83,11 +83,20 @@ NeighbourTable::Slot* NeighbourTable::findOrInsert(const IpAddress& ip) {
 }
 
 bool NeighbourTable::lookup(const IpAddress& ip, MacAddress& mac) const {
-  const Slot* slot = find(ip);
-  if (slot == nullptr) {
+  return lookup(entry(ip), mac);
+}
+
+NeighbourTable::Entry NeighbourTable::entry(const IpAddress& ip) const {
+  Entry out;
+  out.slot_ = find(ip);
+  return out;
+}
+
+bool NeighbourTable::lookup(Entry entry, MacAddress& mac) const {
+  if (entry.slot_ == nullptr) {
     return false;
   }
-  const uint64_t word = slot->mac.load(std::memory_order_acquire);
+  const uint64_t word = entry.slot_->mac.load(std::memory_order_acquire);
   if ((word & kResolved) == 0) {
     return false;
   }

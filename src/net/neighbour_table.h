@@ -19,13 +19,35 @@ namespace sipshield::net {
 // insert may spin for the few instructions another thread needs to publish the same slot.
 // Thread-safe for any number of readers and writers.
 class NeighbourTable {
+ private:
+  struct Slot;
+
  public:
+  // Entry is a stable handle to one address's slot: slots are never removed or given to another
+  // address, so a caller may keep an Entry and read the current MAC through it (lookup(Entry):
+  // no hashing, no probing; an ARP/ND update is seen at once). A default Entry refers to nothing.
+  class Entry {
+   public:
+    [[nodiscard]] bool valid() const { return slot_ != nullptr; }
+
+   private:
+    friend class NeighbourTable;
+    const Slot* slot_ = nullptr;
+  };
+
   // NeighbourTable allocates `capacity` slots (rounded up to a power of two, at least 16).
   // Allocates once; nothing else allocates.
   explicit NeighbourTable(uint32_t capacity);
 
   // lookup copies the MAC of `ip` into `mac` and returns true when it is resolved.
   [[nodiscard]] bool lookup(const IpAddress& ip, MacAddress& mac) const;
+
+  // entry returns the handle of `ip`'s slot, resolved or not; an invalid Entry when `ip` has
+  // none yet (shouldSolicit and learn create slots).
+  [[nodiscard]] Entry entry(const IpAddress& ip) const;
+  // lookup(entry, mac) is lookup(ip, mac) for the address `entry` was taken for; false for an
+  // invalid Entry.
+  [[nodiscard]] bool lookup(Entry entry, MacAddress& mac) const;
 
   // learn records that `ip` is at `mac` (at `now_ms`). Returns false when the table is full.
   bool learn(const IpAddress& ip, const MacAddress& mac, uint64_t now_ms);

@@ -8,6 +8,7 @@
 
 #include "src/io/dpdk/dpdk_config.h"
 #include "src/io/dpdk/dpdk_layout.h"
+#include "src/io/dpdk/next_hop_cache.h"
 #include "src/net/checksum.h"
 #include "src/net/frame.h"
 #include "src/net/neighbour_discovery.h"
@@ -558,6 +559,60 @@ TEST(DpdkLayout, RouteAndSource) {
   EXPECT_FALSE(layout.sourceFor(0, ip("2001:db8::1"), source));
   EXPECT_TRUE(io::prefixContains(ip("198.18.0.0"), 15, ip("198.19.255.255")));
   EXPECT_FALSE(io::prefixContains(ip("198.18.0.0"), 15, ip("198.20.0.0")));
+}
+
+// NextHopCache gives route()'s answer for every destination, whichever line it lands on and
+// however often lines are replaced, and reads the next hop's MAC through the table each time:
+// unknown until learned, then every change seen at once.
+TEST(DpdkLayout, NextHopCacheMatchesRouteAndSeesNeighbourChanges) {
+  io::DpdkLayout layout;
+  layout.ports.resize(2);
+  layout.ports[0].addresses = {*io::parseDpdkAddress("198.18.0.1/24")};
+  layout.ports[1].addresses = {*io::parseDpdkAddress("198.18.1.1/24@1"),
+                               *io::parseDpdkAddress("2001:db8::1/64@1")};
+  layout.ports[1].gateway = ip("198.18.1.254");
+  net::NeighbourTable table(1024);
+  io::NextHopCache cache(layout, table);
+  std::vector<net::IpAddress> destinations;
+  for (int i = 0; i < 300; ++i) {
+    destinations.push_back(ip("198.18.0." + std::to_string(i % 250 + 2)));
+    destinations.push_back(ip("203.0." + std::to_string(i % 7) + "." + std::to_string(i % 250)));
+    destinations.push_back(ip("2001:db8::" + std::to_string(i + 2)));
+    destinations.push_back(ip("2001:db9::" + std::to_string(i + 2)));  // no route
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const net::IpAddress& d : destinations) {
+      net::IpAddress expected_hop;
+      const int expected = layout.route(d, expected_hop);
+      net::IpAddress hop;
+      net::MacAddress mac;
+      bool has_mac = true;
+      ASSERT_EQ(cache.route(d, hop, mac, has_mac), expected) << d.toString();
+      if (expected >= 0) {
+        EXPECT_EQ(hop, expected_hop) << d.toString();
+      }
+      EXPECT_FALSE(has_mac) << d.toString();  // nothing learned yet
+    }
+  }
+  const net::MacAddress first{{2, 0, 0, 0, 0, 1}};
+  const net::MacAddress second{{2, 0, 0, 0, 0, 2}};
+  ASSERT_TRUE(table.learn(ip("198.18.1.254"), first, 1));
+  net::IpAddress hop;
+  net::MacAddress mac;
+  bool has_mac = false;
+  ASSERT_EQ(cache.route(ip("203.0.1.1"), hop, mac, has_mac), 1);
+  ASSERT_TRUE(has_mac);
+  EXPECT_EQ(mac, first);
+  ASSERT_TRUE(table.update(ip("198.18.1.254"), second, 2));
+  ASSERT_EQ(cache.route(ip("203.0.1.1"), hop, mac, has_mac), 1);
+  ASSERT_TRUE(has_mac);
+  EXPECT_EQ(mac, second);
+  // An on-link host resolves on its own entry, not the gateway's.
+  ASSERT_EQ(cache.route(ip("198.18.0.9"), hop, mac, has_mac), 0);
+  EXPECT_FALSE(has_mac);
+  ASSERT_TRUE(table.learn(ip("198.18.0.9"), first, 3));
+  ASSERT_EQ(cache.route(ip("198.18.0.9"), hop, mac, has_mac), 0);
+  EXPECT_TRUE(has_mac);
 }
 
 // prefixContains compares masked 64-bit words: every prefix length, both families, the bit

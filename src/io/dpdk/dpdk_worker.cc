@@ -70,7 +70,12 @@ void copyRange(uint8_t* out, const uint8_t* header, uint32_t header_length,
 
 DpdkWorker::DpdkWorker(const DpdkLayout& layout, const DpdkBackendConfig& config,
                        uint16_t queue, rte_mempool* pool, net::NeighbourTable& neighbours)
-    : layout_(layout), config_(config), queue_(queue), pool_(pool), neighbours_(neighbours) {}
+    : layout_(layout),
+      config_(config),
+      queue_(queue),
+      pool_(pool),
+      neighbours_(neighbours),
+      next_hops_(layout, neighbours) {}
 
 DpdkWorker::~DpdkWorker() {
   for (PortTx& port : exception_tx_) {
@@ -725,7 +730,9 @@ void DpdkWorker::transmitDatagram(const TxPacket& packet, uint64_t now_ms) {
   }
   const net::Endpoint& source = layout_.listen[packet.local_index];
   net::IpAddress next_hop;
-  const int port_index = layout_.route(packet.destination.ip, next_hop);
+  net::MacAddress mac;
+  bool has_mac = false;
+  const int port_index = next_hops_.route(packet.destination.ip, next_hop, mac, has_mac);
   if (port_index < 0) {
     counters_.add(DpdkCounter::NoRoute);
     return;
@@ -753,8 +760,7 @@ void DpdkWorker::transmitDatagram(const TxPacket& packet, uint64_t now_ms) {
   if (count > 1) {
     counters_.add(DpdkCounter::FragmentsSent, count);
   }
-  net::MacAddress mac;
-  if (neighbours_.lookup(next_hop, mac)) {
+  if (has_mac) {
     for (uint32_t i = 0; i < count; ++i) {
       std::memcpy(rte_pktmbuf_mtod(frames_[i], uint8_t*), mac.bytes, 6);
       enqueueTx(static_cast<uint32_t>(port_index), frames_[i]);

@@ -8,6 +8,7 @@
 #include "src/io/dpdk/dpdk_config.h"
 #include "src/io/dpdk/dpdk_counters.h"
 #include "src/io/dpdk/dpdk_layout.h"
+#include "src/io/dpdk/next_hop_cache.h"
 #include "src/net/neighbour_table.h"
 #include "src/packet.h"
 #include "src/status.h"
@@ -126,6 +127,7 @@ class DpdkWorker {
   uint16_t queue_;
   rte_mempool* pool_;
   net::NeighbourTable& neighbours_;
+  NextHopCache next_hops_;
   std::atomic<bool> stop_{false};
 
   rte_ip_frag_tbl* frag_table_ = nullptr;
