@@ -242,6 +242,10 @@ Status DpdkBackend::startPorts() {
     const TxChecksumOffload tx_checksums =
         selectTxChecksumOffload(info.tx_offload_capa, config_.tx_checksum_offload);
     conf.txmode.offloads = txOffloadBits(tx_checksums);
+    // Start-up only: says which checksums this port finishes (tests and operators read it).
+    std::fprintf(stderr, "sipshield: dpdk port %u (%s, %s): tx checksum offload: ipv4 %s, udp %s\n",
+                 port_id, name.c_str(), info.driver_name != nullptr ? info.driver_name : "?",
+                 tx_checksums.ipv4 ? "on" : "off", tx_checksums.udp ? "on" : "off");
     const uint16_t queues = static_cast<uint16_t>(config_.workers);
     if (int rc = rte_eth_dev_configure(port_id, queues, queues, &conf); rc != 0) {
       return Status(StatusCode::kUnavailable,
