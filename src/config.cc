@@ -725,7 +725,9 @@ Status Loader::readDpdk(const toml::table& root, Config& config) {
   }
   DpdkConfig& dpdk = config.dpdk;
   dpdk.present = true;
-  if (Status s = checkKeys(*table, "dpdk", {"eal_args", "ports", "addresses", "mtu", "burst"});
+  if (Status s = checkKeys(*table, "dpdk",
+                          {"eal_args", "ports", "addresses", "mtu", "burst", "in_place_tx",
+                           "tx_checksum_offload"});
       !s.isOk()) {
     return s;
   }
@@ -740,6 +742,13 @@ Status Loader::readDpdk(const toml::table& root, Config& config) {
     return s;
   }
   if (Status s = readInt(*table, "dpdk", "burst", 1, 512, dpdk.burst); !s.isOk()) {
+    return s;
+  }
+  if (Status s = readBool(*table, "dpdk", "in_place_tx", dpdk.in_place_tx); !s.isOk()) {
+    return s;
+  }
+  if (Status s = readBool(*table, "dpdk", "tx_checksum_offload", dpdk.tx_checksum_offload);
+      !s.isOk()) {
     return s;
   }
   if (const toml::node* ports = table->get("ports"); ports != nullptr) {

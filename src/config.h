@@ -146,6 +146,8 @@ struct DpdkConfig {
   std::vector<std::string> addresses;  // raw, e.g. "192.0.2.10/24"
   uint32_t mtu = 1500;
   uint32_t burst = 32;
+  bool in_place_tx = true;          // rewrite and send forwarded messages in their own mbuf
+  bool tx_checksum_offload = true;  // let ports that offer it compute IPv4/UDP checksums
 
   friend bool operator==(const DpdkConfig&, const DpdkConfig&) = default;
 };

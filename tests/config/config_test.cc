@@ -88,6 +88,8 @@ std::vector<GoodCase> goodCases() {
          EXPECT_FALSE(c.dpdk.present);
          EXPECT_EQ(c.dpdk.mtu, 1500u);
          EXPECT_EQ(c.dpdk.burst, 32u);
+         EXPECT_TRUE(c.dpdk.in_place_tx);
+         EXPECT_TRUE(c.dpdk.tx_checksum_offload);
          EXPECT_TRUE(c.warnings.empty());
        }},
       {"every [server] key", minimalWith(R"(
@@ -232,6 +234,8 @@ eal_args = ["-l", "2-3"]
 addresses = ["192.0.2.10/24"]
 mtu = 9000
 burst = 64
+in_place_tx = false
+tx_checksum_offload = false
 [[dpdk.ports]]
 pci = "0000:03:00.0"
 rx_queues = 4
@@ -243,6 +247,8 @@ promiscuous = false
          EXPECT_EQ(c.dpdk.addresses, (std::vector<std::string>{"192.0.2.10/24"}));
          EXPECT_EQ(c.dpdk.mtu, 9000u);
          EXPECT_EQ(c.dpdk.burst, 64u);
+         EXPECT_FALSE(c.dpdk.in_place_tx);
+         EXPECT_FALSE(c.dpdk.tx_checksum_offload);
          ASSERT_EQ(c.dpdk.ports.size(), 1u);
          EXPECT_EQ(c.dpdk.ports[0].values.at("pci"), "0000:03:00.0");
          EXPECT_EQ(c.dpdk.ports[0].values.at("rx_queues"), "4");

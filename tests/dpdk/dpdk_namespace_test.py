@@ -770,8 +770,9 @@ class WireShield(DpdkShield):
     net_af_packet) holding WIRE_LB; no exception path, probes off."""
 
     def __init__(self, workdir, binary, backends, tap=None, workers=1, probes=None,
-                 device=None):
+                 device=None, offload_allowed=True):
         self.device = device
+        self.offload_allowed = offload_allowed
         super().__init__(workdir, binary, backends, tap, workers, probes)
 
     def write_config(self, backends):
@@ -783,6 +784,7 @@ class WireShield(DpdkShield):
                  "[health]", "enabled = false", "[control]", 'socket = ""',
                  "[dpdk]", "eal_args = [" + ", ".join(f'"{a}"' for a in eal) + "]",
                  f'addresses = ["{WIRE_LB}/24@0"]', "mtu = 1500",
+                 f"tx_checksum_offload = {'true' if self.offload_allowed else 'false'}",
                  "[[dpdk.ports]]", f'device = "{self.device}"']
         if "framesz=" in self.device:
             lines.append("max_rx_frame = 8192")
@@ -806,14 +808,16 @@ def checksum_errors(ns):
     return out
 
 
-def checksum_leg(workdir, binary, offload):
-    """Calls through the balancer whose only port is net_tap (`offload`: it must offload the
-    IPv4 and UDP checksums) or net_af_packet on a veth (software checksums). The kernel side
+def checksum_leg(workdir, binary, tap, offload_allowed=True):
+    """Calls through the balancer whose only port is net_tap (`tap`) or net_af_packet on a
+    veth. The port offloads the IPv4 and UDP checksums only on net_tap with `offload_allowed`
+    (the config's tx_checksum_offload); else they are computed in software. The kernel side
     receives every forwarded datagram: calls must complete, each captured frame must carry
     valid IPv4 header and UDP checksums, and the kernel's checksum error counters must not
     grow."""
-    kind = "net_tap" if offload else "net_af_packet"
-    workdir = os.path.join(workdir, kind)
+    offload = tap and offload_allowed
+    kind = "net_tap" if tap else "net_af_packet"
+    workdir = os.path.join(workdir, kind + ("" if offload_allowed else "_offload_off"))
     os.makedirs(workdir)
     wire = f"ssw{TAG}"  # the kernel's interface: the TAP itself, or the veth peer
     sh("ip", "netns", "add", NS_WIRE)
@@ -822,7 +826,7 @@ def checksum_leg(workdir, binary, offload):
         for conf in ("all", "default"):
             sh(*in_ns(NS_WIRE, "sysctl", "-qw", f"net.ipv6.conf.{conf}.disable_ipv6=1"))
         sh("ip", "-n", NS_WIRE, "link", "set", "lo", "up")
-        if offload:
+        if tap:
             device = f"net_tap0,iface={wire}"
         else:
             port = f"ssv{TAG}"
@@ -836,13 +840,13 @@ def checksum_leg(workdir, binary, offload):
             device = f"net_af_packet0,iface={port},framesz=8192,blocksz=8192,framecnt=256"
         backends = [("a", f"{WIRE_A}:5060"), ("b", f"{WIRE_B}:5060")]
         shield = start_shield(workdir, binary, backends, shield_class=WireShield, ns=NS_WIRE,
-                              device=device)
+                              device=device, offload_allowed=offload_allowed)
         line = re.search(rf"dpdk port \d+ \({kind}0, {kind}\): tx checksum offload: (.*)",
                          shield.events())
         check(line is not None, f"no tx checksum offload line for {kind}:\n{shield.events()}")
         want = "ipv4 on, udp on" if offload else "ipv4 off, udp off"
         check(line.group(1).strip() == want, f"{kind}: offload {line.group(1)!r}, want {want}")
-        if offload:
+        if tap:
             # net_tap gives the TAP's kernel side the port's own MAC: another one, so that
             # frames between the two are not from the receiver's own address.
             sh("ip", "-n", NS_WIRE, "link", "set", wire, "down")
@@ -933,9 +937,11 @@ def test_tx_checksum_offload(workdir, binary):
     on net_af_packet (no offload: software checksums) for contrast. This catches offload
     flags, l2/l3 lengths or the zeroed IPv4 checksum going wrong; not the pseudo-header sum
     left in the UDP checksum field: net_tap (DPDK 22.11) zeroes that field and computes the
-    pseudo-header itself (dpdk_backend_test checks the field we leave)."""
-    checksum_leg(workdir, binary, offload=True)
-    checksum_leg(workdir, binary, offload=False)
+    pseudo-header itself (dpdk_backend_test checks the field we leave). Last, net_tap again
+    with tx_checksum_offload = false: the config turns the offload off (software checksums)."""
+    checksum_leg(workdir, binary, tap=True)
+    checksum_leg(workdir, binary, tap=False)
+    checksum_leg(workdir, binary, tap=True, offload_allowed=False)
 
 
 TESTS = [test_calls_arp_and_ping, test_fragmented_invite, test_exception_path,

@@ -51,6 +51,8 @@ Result<DpdkBackendConfig> dpdkBackendConfig(const Config& config) {
   out.eal_args = dpdk.eal_args;
   out.mtu = dpdk.mtu;
   out.burst = std::min<uint32_t>(dpdk.burst, 32);
+  out.in_place_tx = dpdk.in_place_tx;
+  out.tx_checksum_offload = dpdk.tx_checksum_offload;
   out.workers = config.server.workers == 0 ? 1 : config.server.workers;
   out.listen = socketAddresses(config.server);  // local_index order, as buildLocals() reads it
   if (dpdk.ports.empty()) {
