@@ -107,21 +107,20 @@ bool prepareRequest(const parser::SipMessage& message,
   return ok && editor.size() > 0;
 }
 
-bool topViaRemoval(ByteView input, const parser::SipMessage& message, Span& cut,
-                   parser::ViaEntry& second) {
-  parser::ViaCursor cursor(input, message);
-  parser::ViaEntry top;
-  if (!cursor.next(top)) {
+bool topViaRemoval(ByteView input, const parser::SipMessage& message,
+                   const parser::SipSummary& summary, Span& cut) {
+  const HeaderField* top_line = message.first(HeaderId::Via);
+  if (summary.via_count < 2 || top_line == nullptr) {
     return false;
   }
-  const int top_line = cursor.headerIndex();
-  if (!cursor.next(second)) {
-    return false;
-  }
-  if (cursor.headerIndex() == top_line) {
+  const parser::ViaEntry& top = summary.top_via;
+  const parser::ViaEntry& second = summary.second_via;
+  // The second via-parm shares the top one's line (its value, continuation lines included)
+  // or starts a later Via line.
+  if (second.whole.offset < top_line->value.end()) {
     cut = {top.whole.offset, second.whole.offset - top.whole.offset};
   } else {
-    cut = headerLine(input, message.headers[top_line]);
+    cut = headerLine(input, *top_line);
   }
   return true;
 }

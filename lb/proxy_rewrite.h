@@ -56,11 +56,12 @@ bool prepareRequest(const parser::SipMessage& message,
 bool prepareResponse(parser::Span cut, MessageEditor& editor);
 
 // topViaRemoval finds the bytes to cut to pop the top via-parm of a response (§16.11): the
-// whole Via line when it holds one via-parm, else the via-parm and the comma after it.
-// Fills `second` with the next via-parm (where the response goes) and returns true; false when
-// the response has fewer than two via-parms (nowhere to send it).
+// whole Via line when it holds one via-parm, else the via-parm and the comma after it. It
+// reads the via-parms validate() kept in `summary` (no second parse); the response goes to
+// summary.second_via. Returns false when the response has fewer than two via-parms (nowhere to
+// send it).
 bool topViaRemoval(parser::ByteView input, const parser::SipMessage& message,
-                   parser::Span& cut, parser::ViaEntry& second);
+                   const parser::SipSummary& summary, parser::Span& cut);
 
 // rewriteResponse writes `input` without `cut` (from topViaRemoval). Returns the length, or
 // 0 when it does not fit.

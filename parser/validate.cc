@@ -50,9 +50,10 @@ bool sameMethod(const char* p, Method method_a, Span a, Method method_b, Span b)
 
 // checkVias parses every via-parm of every Via line in order (the walk ViaCursor does, inline:
 // validate() needs no cursor object and no per-call bookkeeping), keeping the first in `top`
-// and counting them (saturating at 0xFFFF). Returns false with `*error_offset` at the fault.
-bool checkVias(ByteView buffer, const SipMessage& message, ViaEntry& top, uint16_t& count,
-               uint32_t* error_offset) {
+// and the second in `second` and counting them (saturating at 0xFFFF). Returns false with
+// `*error_offset` at the fault.
+bool checkVias(ByteView buffer, const SipMessage& message, ViaEntry& top, ViaEntry& second,
+               uint16_t& count, uint32_t* error_offset) {
   const int via = static_cast<int>(HeaderId::Via);
   const uint8_t lines = message.occurrences[via];
   uint32_t lines_read = 0;
@@ -67,7 +68,8 @@ bool checkVias(ByteView buffer, const SipMessage& message, ViaEntry& top, uint16
     // Each line is parsed at least once: an empty Via line is a bad via-parm.
     do {
       uint32_t stop = 0;
-      if (!parseViaParm(buffer, pos, end, parms == 0 ? top : scratch, &stop)) {
+      ViaEntry& entry = parms == 0 ? top : (parms == 1 ? second : scratch);
+      if (!parseViaParm(buffer, pos, end, entry, &stop)) {
         *error_offset = stop;
         return false;
       }
@@ -154,10 +156,11 @@ ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summ
     return invalid(ScanError::CSeqMethodMismatch, summary.cseq.method_token.offset);
   }
 
-  // Every via-parm is checked; the first is kept.
+  // Every via-parm is checked; the first two are kept.
   summary.via_count = 0;
   uint32_t via_error = 0;
-  if (!checkVias(buffer, message, summary.top_via, summary.via_count, &via_error)) {
+  if (!checkVias(buffer, message, summary.top_via, summary.second_via, summary.via_count,
+                 &via_error)) {
     return invalid(ScanError::BadVia, via_error);
   }
 

@@ -11,6 +11,7 @@ struct SipSummary {
   Span call_id;              // trimmed, compared byte-exact (§20.8)
   CSeq cseq;
   ViaEntry top_via;          // first via-parm
+  ViaEntry second_via;       // second via-parm, when via_count >= 2 (a response's next hop)
   uint16_t via_count = 0;    // via-parms in all Via lines
   Span from_tag;
   Span to_tag;

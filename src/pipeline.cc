@@ -314,9 +314,9 @@ std::string_view Pipeline::recordRouteLines(int out_local, int in_local) {
 
 void Pipeline::handleResponse(const RxPacket& packet, ByteView in, TxBatch& tx) {
   parser::Span cut;
-  parser::ViaEntry second;
+  const parser::ViaEntry& second = current_->summary.second_via;
   // §16.11: a stateless proxy checks the top Via is its own; our MAC proves it.
-  if (!lb::topViaRemoval(in, current_->parsed.message, cut, second) ||
+  if (!lb::topViaRemoval(in, current_->parsed.message, current_->summary, cut) ||
       !lb::branchVerdictOk(snapshot_->signer->verifyBranch(in.view(current_->summary.top_via.branch),
                                                            in.view(second.branch),
                                                            in.view(current_->summary.call_id)))) {

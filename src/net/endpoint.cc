@@ -58,6 +58,33 @@ size_t writeV4(char* out, const uint8_t* bytes) {
   return n;
 }
 
+// parseDottedQuad reads exactly "a.b.c.d" with 1 to 3 digits per octet, no leading zero and no
+// octet above 255 (what inet_pton(AF_INET) accepts, so the two never disagree on an address
+// this accepts) into `out`. False for anything else, which inet_pton then judges.
+bool parseDottedQuad(std::string_view text, uint8_t* out) {
+  size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i >= text.size() || text[i] != '.') {
+        return false;
+      }
+      ++i;
+    }
+    const size_t first = i;
+    uint32_t value = 0;
+    while (i < text.size() && i - first < 3 && text[i] >= '0' && text[i] <= '9') {
+      value = value * 10 + static_cast<uint32_t>(text[i] - '0');
+      ++i;
+    }
+    const size_t digits = i - first;
+    if (digits == 0 || value > 255 || (digits > 1 && text[first] == '0')) {
+      return false;
+    }
+    out[octet] = static_cast<uint8_t>(value);
+  }
+  return i == text.size();
+}
+
 // writeHexGroup writes one 16-bit group in lower case without leading zeros (RFC 5952 §4.1,
 // §4.3).
 size_t writeHexGroup(char* out, uint16_t group) {
@@ -137,6 +164,11 @@ IpAddress IpAddress::v4(uint32_t host_order) {
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
+  IpAddress address;
+  if (parseDottedQuad(text, address.bytes)) {
+    address.family = AF_INET;  // the common case, without the copy and the library call
+    return address;
+  }
   bool bracketed = false;
   if (!text.empty() && text.front() == '[') {
     if (text.size() < 2 || text.back() != ']') {
@@ -154,7 +186,6 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   std::memcpy(literal, text.data(), text.size());
   literal[text.size()] = '\0';
 
-  IpAddress address;
   if (!bracketed && inet_pton(AF_INET, literal, address.bytes) == 1) {
     address.family = AF_INET;
     return address;

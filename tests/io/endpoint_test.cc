@@ -129,6 +129,37 @@ TEST(EndpointFormat, Ipv4MatchesInetNtop) {
   }
 }
 
+// IpAddress::parse takes dotted quads without inet_pton; it must accept and reject exactly
+// what inet_pton(AF_INET) does: random strings of digits and dots (leading zeros, octets above
+// 255, too few or many parts, empty parts), and every octet value written plainly.
+TEST(EndpointParse, DottedQuadsAgreeWithInetPton) {
+  std::mt19937 random(4);
+  const char alphabet[] = "0123456789..";
+  for (int i = 0; i < 200000; ++i) {
+    std::string text;
+    const size_t length = 1 + random() % 17;
+    for (size_t k = 0; k < length; ++k) {
+      text += alphabet[random() % (sizeof(alphabet) - 1)];
+    }
+    if (i % 4 == 0) {  // mostly well-formed shapes, so acceptance is exercised too
+      text = std::to_string(random() % 300) + "." + std::to_string(random() % 300) + "." +
+             std::to_string(random() % 300) + "." + std::to_string(random() % 300);
+    }
+    uint8_t expected[4];
+    const bool valid = inet_pton(AF_INET, text.c_str(), expected) == 1;
+    const std::optional<IpAddress> got = IpAddress::parse(text);
+    ASSERT_EQ(got.has_value() && got->isV4(), valid) << text;
+    if (valid) {
+      ASSERT_EQ(std::memcmp(got->bytes, expected, 4), 0) << text;
+    }
+  }
+  for (int value = 0; value < 256; ++value) {
+    const std::string text = "198.18." + std::to_string(value) + ".7";
+    ASSERT_TRUE(IpAddress::parse(text).has_value()) << text;
+    EXPECT_EQ(IpAddress::parse(text)->bytes[2], value);
+  }
+}
+
 // glibc's inet_ntop is RFC 5952 too, except for the deprecated IPv4-compatible ::a.b.c.d
 // form, which the generator avoids by keeping group 5 or 6 non-zero.
 TEST(EndpointFormat, MatchesInetNtopOnRandomAddresses) {
