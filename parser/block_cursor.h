@@ -128,10 +128,11 @@ struct HostWindows {
   uint64_t high;
 };
 
-// nonHostWindows has a bit set for each of the `count` (1..128) bytes at `p` that is not a
-// host character, and every bit from `count` on set. It classifies only the 16-byte steps
-// that hold those bytes, so it reads p[0, count rounded up to 16).
-inline HostWindows nonHostWindows(const char* p, uint32_t count) {
+// nonHostSteps has a bit set for each byte of the 16-byte steps that hold the first `count`
+// bytes at `p` (1 or more; past 128, the first 128) that is not a host character, and for
+// every byte past those steps: it classifies only those steps, so it reads p[0, count rounded
+// up to 16). Bits of the last step past `count` describe the bytes there, read like the others.
+inline HostWindows nonHostSteps(const char* p, uint32_t count) {
   auto step = [p](uint32_t k) {
     return static_cast<uint64_t>(hostBits16(p + 16 * k)) << (16 * (k % 4));
   };
@@ -164,11 +165,19 @@ inline HostWindows nonHostWindows(const char* p, uint32_t count) {
       }
     }
   }
-  // Steps not classified are already "not host"; only the tail of the last step needs it.
+  return {~low, ~high};  // steps not classified are "not host"
+}
+
+// nonHostWindows has a bit set for each of the `count` (1..128) bytes at `p` that is not a
+// host character, and every bit from `count` on set. It classifies only the 16-byte steps
+// that hold those bytes, so it reads p[0, count rounded up to 16).
+inline HostWindows nonHostWindows(const char* p, uint32_t count) {
+  const HostWindows steps = nonHostSteps(p, count);
+  // Only the tail of the last step needs marking.
   const uint64_t low_beyond = count < 64 ? ~0ull << count : 0;
   const uint32_t high_count = count - 64;  // wraps when count <= 64: then high is all ones
   const uint64_t high_beyond = high_count < 64 ? ~0ull << high_count : 0;
-  return {~low | low_beyond, ~high | high_beyond};
+  return {steps.low | low_beyond, steps.high | high_beyond};
 }
 
 // nonHostWindowsCopy is nonHostWindows for the `count` bytes at `base` of `p` when their
@@ -178,6 +187,16 @@ inline HostWindows nonHostWindows(const char* p, uint32_t count) {
   char copy[2 * kBlockSize] = {};
   std::memcpy(copy, p + base, readable - base);  // under 128 bytes: the steps cross it
   return nonHostWindows(copy, count);
+}
+
+// nonHostStepsCopy is nonHostSteps for the `count` bytes at `base` of `p` when their 16-byte
+// steps would cross `readable` (base < readable): it classifies a zero-padded copy.
+[[gnu::noinline]] inline HostWindows nonHostStepsCopy(const char* p, uint32_t base,
+                                                      uint32_t count, size_t readable) {
+  char copy[2 * kBlockSize] = {};
+  const size_t valid = readable - base;
+  std::memcpy(copy, p + base, valid < sizeof(copy) ? valid : sizeof(copy));
+  return nonHostSteps(copy, count);
 }
 
 // nonHostWindowsAt is nonHostWindows for the bytes of `p` from `base` to `limit` (at most the
@@ -190,6 +209,20 @@ inline HostWindows nonHostWindowsAt(const char* p, uint32_t base, uint32_t limit
   }
   return nonHostWindowsCopy(p, base, count, readable);
 }
+
+// nonHostStepsAt is nonHostSteps for the bytes of `p` from `base` through `last` (at most the
+// first 128; base <= last < readable), reading only before `readable`: steps that would cross
+// it are classified from a zero-padded copy (zero is not a host character).
+inline HostWindows nonHostStepsAt(const char* p, uint32_t base, uint32_t last, size_t readable) {
+  const uint32_t count = last - base + 1;  // past 128: the steps stop there (no clamp needed)
+  // The steps end before base + count + 15 <= last + 16: one compare instead of the exact
+  // bound (the copy is for the last 16 bytes of a buffer only).
+  if (__builtin_expect(readable - last >= 16, 1)) {
+    return nonHostSteps(p + base, count);
+  }
+  return nonHostStepsCopy(p, base, count, readable);
+}
+
 
 }  // namespace detail
 
@@ -249,6 +282,70 @@ class HostBoundaries {
   uint32_t base_;
   uint64_t low_ = ~0ull;   // the window at base_, offsets already taken cleared
   uint64_t high_ = ~0ull;  // the window at base_ + 64
+};
+
+// lowestBit is the index of the lowest set bit of `bits` (not zero): __builtin_ctzll without
+// the register clear GCC puts before each tzcnt (for CPUs where tzcnt depends on its output
+// register); bsf has that dependency too, but is one instruction instead of two per answer.
+inline uint32_t lowestBit(uint64_t bits) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  uint64_t index;
+  asm("bsfq %1, %0" : "=r"(index) : "rm"(bits) : "cc");
+  return static_cast<uint32_t>(index);
+#else
+  return static_cast<uint32_t>(__builtin_ctzll(bits));
+#endif
+}
+
+// HostRunEnds is HostBoundaries for a walk whose last byte is known not to be a host
+// character (a via-parm's line ends before CR or white space): it lists, in increasing order,
+// the offsets of the non-host bytes in [begin, last] and, when last >= begin + kReach, every
+// offset from begin + kReach on. It classifies the bytes from their own class only, so it
+// needs no marking of `last`: answers past `last` (when last < begin + kReach) are
+// unspecified but increasing, and the walk must stop at `last`. Reads only [begin, readable)
+// of `p` (begin <= last < readable). Not thread-safe; allocates nothing. Meant to live in
+// registers: keep it a local and do not take its address.
+class HostRunEnds {
+ public:
+  static constexpr uint32_t kReach = 2 * kBlockSize;
+
+  HostRunEnds(const char* p, uint32_t begin, uint32_t last, uint32_t readable)
+      : HostRunEnds(begin, detail::nonHostStepsAt(p, begin, last, readable)) {}
+  // From windows already classified at `begin` (nonHostStepsAt).
+  HostRunEnds(uint32_t begin, detail::HostWindows windows)
+      : base_(begin), low_(windows.low), high_(windows.high) {}
+
+  // next returns the next offset of the list (the first call: the first one at or after
+  // `begin`).
+  [[nodiscard]] uint32_t next() {
+    while (__builtin_expect(low_ == 0, 0)) {
+      advance();
+    }
+    const uint32_t at = base_ + lowestBit(low_);
+    low_ &= low_ - 1;
+    return at;
+  }
+
+  // skipTo drops the offsets before `pos` (after the last answer), for a stretch the caller
+  // read by itself.
+  void skipTo(uint32_t pos) {
+    while (pos - base_ >= kBlockSize) {
+      advance();
+    }
+    low_ &= ~0ull << (pos - base_);
+  }
+
+ private:
+  // advance moves to the next 64-byte window: the high one, then past the reach.
+  void advance() {
+    base_ += static_cast<uint32_t>(kBlockSize);
+    low_ = high_;
+    high_ = ~0ull;
+  }
+
+  uint32_t base_;
+  uint64_t low_;   // the window at base_, offsets already taken cleared
+  uint64_t high_;  // the window at base_ + 64
 };
 
 }  // namespace sipshield::parser

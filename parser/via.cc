@@ -1,5 +1,6 @@
 #include "parser/via.h"
 
+#include <array>
 #include <bit>
 #include <cstring>
 
@@ -49,12 +50,57 @@ bool isSip20Slash(const char* p) {
   return (word | 0x202020ull) == expected;
 }
 
-// setSpan stores {offset, length} into `span` as one 64-bit word: GCC's SLP vectorizer would
-// otherwise assemble the pair in an SSE register, which costs more than it saves here.
+// setSpan stores {offset, length} into `span`.
 inline void setSpan(Span& span, uint32_t offset, uint32_t length) {
-  static_assert(sizeof(Span) == sizeof(uint64_t) && std::endian::native == std::endian::little);
-  const uint64_t word = offset | (static_cast<uint64_t>(length) << 32);
-  std::memcpy(static_cast<void*>(&span), &word, sizeof(word));
+  span.offset = offset;
+  span.length = length;
+}
+
+// load64 reads the 8 bytes at `p` as one little-endian word.
+inline uint64_t load64(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return word;
+}
+
+// word64 is the word load64 reads from the 8 characters of `s`.
+constexpr uint64_t word64(const char (&s)[9]) {
+  uint64_t word = 0;
+  for (int i = 7; i >= 0; --i) {
+    word = word << 8 | static_cast<unsigned char>(s[i]);
+  }
+  return word;
+}
+
+// load16 reads the 2 bytes at `p` as one little-endian word.
+inline uint32_t load16(const char* p) {
+  uint16_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return word;
+}
+
+// word16 is the word load16 reads from the 2 characters of `s`.
+constexpr uint32_t word16(const char (&s)[3]) {
+  return static_cast<unsigned char>(s[0]) |
+         static_cast<uint32_t>(static_cast<unsigned char>(s[1])) << 8;
+}
+
+// word32 is the word a 4-byte little-endian load reads from the 4 characters of `s`.
+constexpr uint32_t word32(const char (&s)[5]) {
+  uint32_t word = 0;
+  for (int i = 3; i >= 0; --i) {
+    word = word << 8 | static_cast<unsigned char>(s[i]);
+  }
+  return word;
+}
+
+// isLwsByte is isLws with its 64-bit mask built where it is used: GCC would hoist the mask
+// into a register for the whole walk, which needs them all, for a test on its rare path.
+inline bool isLwsByte(char c) {
+  uint64_t mask = 0x100002600ull;  // bits 9, 10, 13 and 32: HTAB, LF, CR, SP
+  asm volatile("" : "+r"(mask));   // volatile: not moved out of the loop
+  const auto u = static_cast<unsigned char>(c);
+  return u <= ' ' && ((mask >> u) & 1) != 0;
 }
 
 // eightDigitsValue is the value of the 8 decimal digits in `digits`, one per byte (0..9), the
@@ -69,7 +115,8 @@ inline uint32_t eightDigitsValue(uint64_t digits) {
 // when there are none or more than 5 or a byte is not a digit. Reads only p[0, end): when
 // `end` >= 8, the 8 bytes ending at `end` are checked and converted at once (no loop, no branch
 // per digit).
-inline bool smallDecimal(const char* p, uint32_t begin, uint32_t end, uint32_t& value) {
+[[gnu::always_inline]] inline bool smallDecimal(const char* p, uint32_t begin, uint32_t end,
+                                                uint32_t& value) {
   const uint32_t length = end - begin;
   if (length - 1 >= 5) {
     return false;
@@ -169,16 +216,15 @@ inline uint32_t ipv6ReferenceEnd(const char* p, uint32_t begin, uint32_t end) {
 }
 
 // isCommonTransport: the 4 bytes at `p` are "UDP ", "TCP " or "TLS " (as nearly every
-// via-parm writes them; other spellings take the byte loop, which reads the same token).
+// via-parm writes them; other spellings take the byte loop, which reads the same token), or
+// one of two other words of three letters and a SP, which that loop would read the same way.
 inline bool isCommonTransport(const char* p) {
   uint32_t word;
   std::memcpy(&word, p, sizeof(word));
-  auto as_word = [](const char* s) {
-    uint32_t w;
-    std::memcpy(&w, s, sizeof(w));
-    return w;
-  };
-  return word == as_word("UDP ") || word == as_word("TCP ") || word == as_word("TLS ");
+  // "UDP " is "TCP " + 0x101 (U = T + 1, D = C + 1): one subtraction and mask take both, and
+  // the other two words it takes ("UCP ", "TDP ") are three letters and a SP as well.
+  static_assert(word32("UDP ") - word32("TCP ") == 0x101);
+  return ((word - word32("TCP ")) & ~0x101u) == 0 || word == word32("TLS ");
 }
 
 // hostRunPort reads the port of sent-by, the bytes [begin, end) of `p`: a run of host
@@ -200,118 +246,150 @@ inline bool hostRunPort(const char* p, uint32_t begin, uint32_t end, uint32_t& p
   return smallDecimal(p, begin, end, port) && port <= 65535;
 }
 
+// kEndsCommonViaParm: byte c may follow the last byte of a via-parm line the fast path reads:
+// not a host character (so HostRunEnds lists it) and not ':', ';' or '=' (which would continue
+// the via-parm's last token). A header value ends before CR or white space, so every Via line
+// of a message qualifies.
+constexpr std::array<uint8_t, 256> makeEndsCommonViaParm() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = !kHostChar[c] && c != ':' && c != ';' && c != '=' ? 1 : 0;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kEndsCommonViaParm = makeEndsCommonViaParm();
+
 // parseCommonViaParm parses the shape nearly every via-parm has, "SIP/2.0/UDP host[:port]"
 // then ";name[=value]" parameters, with one SP after the transport and no other white space
 // but before a ';' (a folded line), ending at `end` or a ','. Transport, host, port,
 // parameter names and values are read as runs of host characters (a value may also hold
 // ':'), a subset of what the general grammar reads there (tokens, host, digits, token and
 // ':'), and each run must end where the grammar's would (' ', ';', ',', '=', ':', `end`), so
-// the spans are the general grammar's. The runs' ends come from HostBoundaries, one
-// separator after the other, so the byte ending each run is read without a compare with
-// `end`. It fills `entry` (reset by the caller) and `*stop` exactly as the general grammar
-// would and returns true; for any other input (including every malformed one, a via-parm
-// reaching past the 128 bytes HostBoundaries classifies, or one ending at the buffer's end)
-// it returns false without a verdict, and the caller runs the general grammar. Reads only
-// [start, size of `buffer`).
-[[gnu::always_inline]] inline bool parseCommonViaParm(ByteView buffer, uint32_t start,
-                                                      uint32_t end, ViaEntry& entry,
-                                                      uint32_t* stop) {
-  const char* p = buffer.data;
-  const uint32_t readable = readableEnd(buffer.size);
-  // The walk reads the byte that ends each run, `end` included, without comparing with `end`
-  // first: that byte must be readable and must not continue a run (':', ';', '='). A header
-  // value ends before CR or white space, so this holds for every Via line of a message.
-  // 12 bytes hold "SIP/2.0/" and the 4 bytes isCommonTransport reads.
-  if (end - start < 12 || end >= readable || !isSip20Slash(p + start)) {
-    return false;
-  }
-  if (const char after = p[end]; after == ':' || after == ';' || after == '=') {
-    return false;
+// the spans are the general grammar's. The runs' ends come from HostRunEnds, one separator
+// after the other, so the byte ending each run is read without a compare with `end`: the
+// byte at `end` must be one that ends every run (kEndsCommonViaParm). It fills `entry`
+// (reset by the caller, whole.offset set to `start`) exactly as the general grammar would and
+// returns the general grammar's `*stop` (never 0); for any other input (including every
+// malformed one, a via-parm reaching past the 128 bytes HostRunEnds classifies, or one ending
+// at the buffer's end) it returns 0 without a verdict, and the caller runs the general
+// grammar. Reads only [start, `readable`).
+[[gnu::always_inline]] inline uint32_t parseCommonViaParm(const char* p, size_t readable,
+                                                          uint32_t start, uint32_t end,
+                                                          ViaEntry& entry) {
+  // The caller checked that "SIP/2.0/" and the 4 bytes isCommonTransport reads are there.
+  if (end >= readable || kEndsCommonViaParm[static_cast<unsigned char>(p[end])] == 0) {
+    return 0;
   }
   // The transport and its SP: "UDP ", "TCP " or "TLS " in one compare, others byte by byte.
   const uint32_t transport_begin = start + 8;
   uint32_t transport_end = transport_begin + 3;
-  if (!isCommonTransport(p + transport_begin)) {
+  if (__builtin_expect(!isCommonTransport(p + transport_begin), 0)) {
     transport_end = transport_begin;
     while (transport_end < end && isHostChar(p[transport_end])) {
       ++transport_end;
     }
     if (transport_end == transport_begin || p[transport_end] != ' ') {
-      return false;  // p[end] is readable: the loop stops there at the latest
+      return 0;  // p[end] is readable: the loop stops there at the latest
     }
   }
   const uint32_t host_begin = transport_end + 1;
   if (host_begin >= end) {
-    return false;
+    return 0;
   }
-  entry.transport = {transport_begin, transport_end - transport_begin};
-  entry.protocol = {start, transport_end - start};
-  HostBoundaries bounds(p, host_begin, end, readable);
-  uint32_t at = bounds.next();
+  setSpan(entry.transport, transport_begin, transport_end - transport_begin);
+  asm("" ::: "memory");  // four scalar stores: GCC's SLP would pack them in a vector first
+  setSpan(entry.protocol, start, transport_end - start);
+  // An IPv6 reference is read here, before the classification, which starts after it.
+  uint32_t runs_begin = host_begin;
+  if (__builtin_expect(p[host_begin] == '[', 0)) {
+    runs_begin = ipv6ReferenceEnd(p, host_begin, end);
+    if (runs_begin == 0 || isHostChar(p[runs_begin])) {
+      return 0;  // p[runs_begin] is readable: runs_begin <= end
+    }
+  }
+  const detail::HostWindows windows = detail::nonHostStepsAt(p, runs_begin, end, readable);
+  HostRunEnds runs(runs_begin, windows);
+  uint32_t at = runs.next();
   if (at == host_begin) {
-    // Not a hostname: an IPv6 reference, read here; anything else is for the general grammar.
-    if (p[host_begin] != '[') {
-      return false;
-    }
-    const uint32_t host_end = ipv6ReferenceEnd(p, host_begin, end);
-    if (host_end == 0) {
-      return false;
-    }
-    bounds.skipTo(host_end);
-    at = bounds.next();
-    if (at != host_end) {
-      return false;
-    }
+    return 0;  // not a hostname (nor an IPv6 reference): for the general grammar
   }
-  entry.host = {host_begin, at - host_begin};
-  uint32_t last = at;
+  setSpan(entry.host, host_begin, at - host_begin);
   char c = p[at];
   if (c == ':') {
     const uint32_t port_begin = at + 1;
-    at = bounds.next();
+    at = runs.next();
     uint32_t port = 0;
     if (!hostRunPort(p, port_begin, at, port)) {
-      return false;
+      return 0;
     }
     entry.port = static_cast<uint16_t>(port);
-    last = at;
     c = p[at];
   }
   if (c == ';') {
     entry.params.offset = at;  // kept in memory: the loop needs every register it can get
   }
   while (true) {
-    if (c == ';') {
-      do {
-        const uint32_t name_begin = at + 1;
-        at = bounds.next();
-        if (at == name_begin) {
-          return false;  // empty, or a token character outside the host class: general grammar
+    while (c == ';') {
+      at = runs.next();
+      const uint32_t name_end = at;
+      c = p[at];
+      // A name is a run of host characters, so it is empty exactly when the byte before its
+      // end is the ';' that starts it.
+      if (__builtin_expect(c == '=', 1)) {
+        // A bracketless IPv6 received= holds ':' (RFC 3261 §20.42 allows IPv6address there).
+        do {
+          at = runs.next();
+          c = p[at];
+        } while (c == ':');
+        const uint32_t value_begin = name_end + 1;
+        const uint32_t value_length = at - value_begin;
+        if (value_length == 0) {
+          return 0;  // quoted, bracketed, spaced or empty: the general grammar decides
         }
-        const uint32_t name_end = at;
-        c = p[at];
-        const bool has_value = c == '=';
-        uint32_t value_begin = 0;  // the general grammar's empty Span when there is no value
-        uint32_t value_end = 0;
-        if (has_value) {
-          value_begin = at + 1;
-          // A bracketless IPv6 received= holds ':' (RFC 3261 §20.42 allows IPv6address there).
-          do {
-            at = bounds.next();
-            c = p[at];
-          } while (c == ':');
-          if (at == value_begin) {
-            return false;  // quoted, bracketed, spaced or empty: the general grammar decides
+        // The 8 bytes up to the '=' hold ';' and a name of up to 6 letters: each known name
+        // is one compare (OR-ing 0x20 maps a byte onto a lower-case letter only from that
+        // letter or its upper case, and leaves ';' and '=' as they are; a name holds no ';').
+        const uint64_t key = load64(p + name_end - 7) | 0x2020202020202020ull;
+        if (key == word64(";branch=")) {
+          setSpan(entry.branch, value_begin, value_length);
+        } else if ((key >> 8) == (word64(" ;rport=") >> 8)) {
+          // RFC 3581: rport carries the source port in responses.
+          entry.has_rport = true;
+          setSpan(entry.rport_param, name_end - 5, at - (name_end - 5));
+          uint32_t port = 0;
+          if (!smallDecimal(p, value_begin, at, port) || port > 65535) {
+            return 0;
           }
-          value_end = at;
+          entry.rport = static_cast<int32_t>(port);
+        } else if (key == word64("eceived=") &&
+                   (load16(p + name_end - 9) | 0x2000u) == word16(";r")) {
+          setSpan(entry.received, value_begin, value_length);
+        } else if ((key >> 8) == (word64(" ;maddr=") >> 8)) {
+          setSpan(entry.maddr, value_begin, value_length);
+        } else if ((key >> 24) == (word64("   ;ttl=") >> 24)) {
+          setSpan(entry.ttl, value_begin, value_length);
+          uint32_t ttl = 0;
+          if (!smallDecimal(p, value_begin, at, ttl) || ttl > 255) {
+            return 0;
+          }
+        } else if (p[name_end - 1] == ';') {
+          return 0;  // empty, or a token character outside the host class: general grammar
         }
-        if (!applyParam(p, name_begin, name_end - name_begin, value_begin, value_end - value_begin,
-                        has_value, at, entry)) {
-          return false;
+      } else {
+        // A parameter without a value: the 8 bytes before its end hold ';' and the name.
+        const uint64_t key = load64(p + name_end - 8) | 0x2020202020202020ull;
+        if ((key >> 16) == (word64("  ;rport") >> 16)) {
+          // RFC 3581: rport is a flag in requests.
+          entry.has_rport = true;
+          setSpan(entry.rport_param, name_end - 5, 5);
+        } else if (p[name_end - 1] == ';' || (key >> 8) == (word64(" ;branch") >> 8) ||
+                   (key >> 16) == (word64("  ;maddr") >> 16) ||
+                   (key >> 32) == (word64("    ;ttl") >> 32) || key == word64("received")) {
+          // Empty, or a known name without its value (a ttl without one is malformed, the
+          // others clear the value): rare, for the general grammar.
+          return 0;
         }
-      } while (c == ';');
-      last = at;
-      entry.params.length = last - entry.params.offset;
+      }
     }
     if (c == ',' || at == end) {
       break;
@@ -319,29 +397,33 @@ inline bool hostRunPort(const char* p, uint32_t begin, uint32_t end, uint32_t& p
     // White space before the next ';' (a folded line) is read as the general grammar reads
     // it; anything else (white space elsewhere, a token character outside the host class) is
     // for the general grammar.
-    if (!isLws(c)) {
-      return false;
+    if (!isLwsByte(c)) {
+      return 0;
     }
     uint32_t after_space = at + 1;
-    while (after_space < end && isLws(p[after_space])) {
+    while (after_space < end && isLwsByte(p[after_space])) {
       ++after_space;
     }
     if (after_space == end || p[after_space] == ',') {
       break;  // the via-parm ends before the white space, as in the general grammar
     }
     if (p[after_space] != ';') {
-      return false;
+      return 0;
     }
     if (entry.params.offset == 0) {  // no ';' yet (a via-parm's ';' is never at offset 0)
       entry.params.offset = after_space;
     }
-    bounds.skipTo(after_space);
+    runs.skipTo(after_space + 1);
     at = after_space;
     c = ';';
   }
-  entry.whole = {start, last - start};
-  *stop = at;
-  return true;
+  // The via-parm (and its parameters) end where the walk stopped: at the ',' or `end` or the
+  // white space before them.
+  if (entry.params.offset != 0) {
+    entry.params.length = at - entry.params.offset;
+  }
+  entry.whole.length = at - entry.whole.offset;
+  return at;
 }
 
 }  // namespace
@@ -360,22 +442,38 @@ bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry
   entry.rport = -1;
   entry.rport_param = {};
   entry.params = {};
+  const char* p = buffer.data;
   uint32_t start = begin;
-  while (start < end && isLws(buffer.data[start])) {
-    ++start;
+  // 12 bytes hold "SIP/2.0/" and a transport with its SP (isCommonTransport reads 4 bytes);
+  // nearly every via-parm starts with them: only others look for white space first.
+  if (__builtin_expect(end - start < 12 || !isSip20Slash(p + start), 0)) {
+    while (start < end && isLws(p[start])) {
+      ++start;
+    }
+    if (end - start < 12 || !isSip20Slash(p + start)) {
+      return detail::parseViaParmGeneral(ByteView(p, end), start, end, entry, stop);
+    }
   }
-  if (parseCommonViaParm(buffer, start, end, entry, stop)) {
+  // The via-parm's first offset, kept in memory: the fast path needs every register it can
+  // get, and reads it back at the end.
+  entry.whole.offset = start;
+  const uint32_t fast_stop = parseCommonViaParm(p, buffer.size, start, end, entry);
+  if (__builtin_expect(fast_stop != 0, 1)) {
+    *stop = fast_stop;
     return true;
   }
   // Anything else (white space elsewhere, quoted or bracketed values, errors) takes the
-  // general grammar, which is the reference for the fast path.
-  return detail::parseViaParmGeneral(buffer, begin, end, entry, stop);
+  // general grammar, which is the reference for the fast path. It skips the same white space
+  // first and reads only [begin, end), so the first `end` bytes stand for `buffer` and
+  // whole.offset (`start`) for `begin`: fewer values to keep for this rare call.
+  return detail::parseViaParmGeneral(ByteView(p, end), entry.whole.offset, end, entry, stop);
 }
 
 namespace detail {
 
-bool parseViaParmGeneral(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
-                         uint32_t* stop) {
+// noinline: parseViaParm tail-calls it on its rare paths; keeping it out keeps its registers.
+[[gnu::noinline]] bool parseViaParmGeneral(ByteView buffer, uint32_t begin, uint32_t end,
+                                           ViaEntry& entry, uint32_t* stop) {
   entry = ViaEntry{};
   Lexer lx{buffer.data, begin, end};
   lx.skipLws();
