@@ -168,27 +168,6 @@ inline HostWindows nonHostSteps(const char* p, uint32_t count) {
   return {~low, ~high};  // steps not classified are "not host"
 }
 
-// nonHostWindows has a bit set for each of the `count` (1..128) bytes at `p` that is not a
-// host character, and every bit from `count` on set. It classifies only the 16-byte steps
-// that hold those bytes, so it reads p[0, count rounded up to 16).
-inline HostWindows nonHostWindows(const char* p, uint32_t count) {
-  const HostWindows steps = nonHostSteps(p, count);
-  // Only the tail of the last step needs marking.
-  const uint64_t low_beyond = count < 64 ? ~0ull << count : 0;
-  const uint32_t high_count = count - 64;  // wraps when count <= 64: then high is all ones
-  const uint64_t high_beyond = high_count < 64 ? ~0ull << high_count : 0;
-  return {steps.low | low_beyond, steps.high | high_beyond};
-}
-
-// nonHostWindowsCopy is nonHostWindows for the `count` bytes at `base` of `p` when their
-// 16-byte steps would cross `readable` (base < readable): it classifies a zero-padded copy.
-[[gnu::noinline]] inline HostWindows nonHostWindowsCopy(const char* p, uint32_t base,
-                                                        uint32_t count, uint32_t readable) {
-  char copy[2 * kBlockSize] = {};
-  std::memcpy(copy, p + base, readable - base);  // under 128 bytes: the steps cross it
-  return nonHostWindows(copy, count);
-}
-
 // nonHostStepsCopy is nonHostSteps for the `count` bytes at `base` of `p` when their 16-byte
 // steps would cross `readable` (base < readable): it classifies a zero-padded copy.
 [[gnu::noinline]] inline HostWindows nonHostStepsCopy(const char* p, uint32_t base,
@@ -197,17 +176,6 @@ inline HostWindows nonHostWindows(const char* p, uint32_t count) {
   const size_t valid = readable - base;
   std::memcpy(copy, p + base, valid < sizeof(copy) ? valid : sizeof(copy));
   return nonHostSteps(copy, count);
-}
-
-// nonHostWindowsAt is nonHostWindows for the bytes of `p` from `base` to `limit` (at most the
-// first 128; base < limit <= readable), reading only before `readable`.
-inline HostWindows nonHostWindowsAt(const char* p, uint32_t base, uint32_t limit,
-                                    uint32_t readable) {
-  const uint32_t count = limit - base < 2 * kBlockSize ? limit - base : 2 * kBlockSize;
-  if (__builtin_expect(readable - base >= ((count + 15) & ~15u), 1)) {
-    return nonHostWindows(p + base, count);
-  }
-  return nonHostWindowsCopy(p, base, count, readable);
 }
 
 // nonHostStepsAt is nonHostSteps for the bytes of `p` from `base` through `last` (at most the
@@ -223,66 +191,7 @@ inline HostWindows nonHostStepsAt(const char* p, uint32_t base, uint32_t last, s
   return nonHostStepsCopy(p, base, count, readable);
 }
 
-
 }  // namespace detail
-
-// HostBoundaries lists, in increasing order, the offsets of the bytes in [begin, limit) that
-// are not host characters (isHostChar), then `limit` and every offset after it: the places
-// where a via-parm's tokens of the common shape end. It classifies the bytes up front (16
-// bytes per SSE2 step, only as far as `limit`) and takes the offsets out one by one (lowest
-// set bit), so a walk costs a few instructions per separator and makes no call.
-// It classifies at most kReach bytes: every offset from begin + kReach on is listed, host
-// characters included, so a walk must give up at a listed host character (the via-parm walk
-// does: none of them is a separator; a via-parm that long takes the general grammar).
-// It reads only [begin, readable) of `p` (readable >= limit): steps that would cross
-// `readable` are classified from a zero-padded copy.
-// Not thread-safe; allocates nothing. Meant to live in registers: keep it a local and do not
-// take its address.
-class HostBoundaries {
- public:
-  static constexpr uint32_t kReach = 2 * kBlockSize;
-
-  HostBoundaries(const char* p, uint32_t begin, uint32_t limit, uint32_t readable) : base_(begin) {
-    readable = readable > limit ? readable : limit;
-    if (__builtin_expect(begin < limit, 1)) {
-      const detail::HostWindows windows = detail::nonHostWindowsAt(p, begin, limit, readable);
-      low_ = windows.low;
-      high_ = windows.high;
-    }
-  }
-
-  // next returns the next offset of the list (the first call: the first one at or after
-  // `begin`). Once it returned `limit`, further answers are limit + 1, limit + 2, ...
-  [[nodiscard]] uint32_t next() {
-    while (__builtin_expect(low_ == 0, 0)) {
-      advance();
-    }
-    const uint32_t at = base_ + static_cast<uint32_t>(__builtin_ctzll(low_));
-    low_ &= low_ - 1;
-    return at;
-  }
-
-  // skipTo drops the offsets before `pos` (after the last answer), for a stretch the caller
-  // read by itself.
-  void skipTo(uint32_t pos) {
-    while (pos - base_ >= kBlockSize) {
-      advance();
-    }
-    low_ &= ~0ull << (pos - base_);
-  }
-
- private:
-  // advance moves to the next 64-byte window: the high one, then past the reach.
-  void advance() {
-    base_ += static_cast<uint32_t>(kBlockSize);
-    low_ = high_;
-    high_ = ~0ull;
-  }
-
-  uint32_t base_;
-  uint64_t low_ = ~0ull;   // the window at base_, offsets already taken cleared
-  uint64_t high_ = ~0ull;  // the window at base_ + 64
-};
 
 // lowestBit is the index of the lowest set bit of `bits` (not zero): __builtin_ctzll without
 // the register clear GCC puts before each tzcnt (for CPUs where tzcnt depends on its output
@@ -297,14 +206,18 @@ inline uint32_t lowestBit(uint64_t bits) {
 #endif
 }
 
-// HostRunEnds is HostBoundaries for a walk whose last byte is known not to be a host
-// character (a via-parm's line ends before CR or white space): it lists, in increasing order,
-// the offsets of the non-host bytes in [begin, last] and, when last >= begin + kReach, every
-// offset from begin + kReach on. It classifies the bytes from their own class only, so it
-// needs no marking of `last`: answers past `last` (when last < begin + kReach) are
-// unspecified but increasing, and the walk must stop at `last`. Reads only [begin, readable)
-// of `p` (begin <= last < readable). Not thread-safe; allocates nothing. Meant to live in
-// registers: keep it a local and do not take its address.
+// HostRunEnds lists, in increasing order, the offsets of the bytes in [begin, last] that are
+// not host characters (isHostChar): where a via-parm's tokens of the common shape end, for a
+// walk whose last byte is known not to be a host character (a via-parm's line ends before CR
+// or white space). It classifies the bytes up front (16 bytes per SSE2 step, only as far as
+// `last`) and takes the offsets out one by one (lowest set bit), so a walk costs a few
+// instructions per separator and makes no call. It classifies at most kReach bytes: when
+// last >= begin + kReach, it also lists every offset from begin + kReach on, so a walk must
+// give up at a listed host character. It needs no marking of `last`: answers past `last`
+// (when last < begin + kReach) are unspecified but increasing, and the walk must stop at
+// `last`. Reads only [begin, readable) of `p` (begin <= last < readable); steps that would
+// cross `readable` are classified from a zero-padded copy. Not thread-safe; allocates nothing.
+// Meant to live in registers: keep it a local and do not take its address.
 class HostRunEnds {
  public:
   static constexpr uint32_t kReach = 2 * kBlockSize;

@@ -54,16 +54,20 @@ except socket.timeout:
     pass
 """
 
-# ping without iputils: ICMP echo over a raw socket; exit 0 when every echo was answered.
-PING = r"""
-import os, socket, struct, sys, time
+# The Internet checksum (RFC 1071) for the scripts below, which run as separate processes.
+CHECKSUM = r"""
 def checksum(b):
     b += b'\0' * (len(b) % 2)
     s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
     s = (s & 0xffff) + (s >> 16)
     s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
-sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+"""
+
+# ping without iputils: ICMP echo over a raw socket; exit 0 when every echo was answered.
+PING = r"""
+import os, socket, struct, sys, time
+""" + CHECKSUM + r"""sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 sock.settimeout(2)
 ident = os.getpid() & 0xffff
 answered = 0
@@ -683,13 +687,7 @@ ETHTOOL_SRXCSUM, ETHTOOL_STXCSUM = "0x15", "0x17"
 # OUT.stop appears or SECONDS pass; writes a JSON summary to OUT. argv: IF SOURCE OUT SECONDS.
 CAPTURE = r"""
 import json, os, socket, struct, sys, time
-def checksum(b):
-    b += b'\0' * (len(b) % 2)
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    s = (s & 0xffff) + (s >> 16)
-    s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-iface, source, out = sys.argv[1], socket.inet_aton(sys.argv[2]), sys.argv[3]
+""" + CHECKSUM + r"""iface, source, out = sys.argv[1], socket.inet_aton(sys.argv[2]), sys.argv[3]
 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
 sock.bind((iface, 3))

@@ -625,29 +625,21 @@ TEST(DpdkLayout, PrefixContainsAtEveryLength) {
   EXPECT_FALSE(io::prefixContains(ip("198.18.0.0"), 16, ip("2001:db8::1")));  // family
   EXPECT_TRUE(io::prefixContains(ip("::"), 0, ip("2001:db8::1")));
   EXPECT_FALSE(io::prefixContains(ip("2001:db8::1"), 129, ip("2001:db8::1")));
-  const net::IpAddress base = ip("2001:db8:1234:5678:9abc:def0:1357:2468");
-  for (uint8_t length = 1; length <= 128; ++length) {
-    // Flip the last bit inside the prefix: outside. Flip the first bit after it: inside.
-    net::IpAddress inside_flip = base;
-    inside_flip.bytes[(length - 1) / 8] ^= static_cast<uint8_t>(0x80 >> ((length - 1) % 8));
-    EXPECT_FALSE(io::prefixContains(base, length, inside_flip)) << int{length};
-    if (length < 128) {
-      net::IpAddress after_flip = base;
-      after_flip.bytes[length / 8] ^= static_cast<uint8_t>(0x80 >> (length % 8));
-      EXPECT_TRUE(io::prefixContains(base, length, after_flip)) << int{length};
+  // Flip the last bit inside the prefix: outside. Flip the first bit after it: inside.
+  const auto everyLength = [](const net::IpAddress& base, uint8_t bits) {
+    for (uint8_t length = 1; length <= bits; ++length) {
+      net::IpAddress inside_flip = base;
+      inside_flip.bytes[(length - 1) / 8] ^= static_cast<uint8_t>(0x80 >> ((length - 1) % 8));
+      EXPECT_FALSE(io::prefixContains(base, length, inside_flip)) << int{length};
+      if (length < bits) {
+        net::IpAddress after_flip = base;
+        after_flip.bytes[length / 8] ^= static_cast<uint8_t>(0x80 >> (length % 8));
+        EXPECT_TRUE(io::prefixContains(base, length, after_flip)) << int{length};
+      }
     }
-  }
-  const net::IpAddress v4 = ip("198.18.170.85");
-  for (uint8_t length = 1; length <= 32; ++length) {
-    net::IpAddress inside_flip = v4;
-    inside_flip.bytes[(length - 1) / 8] ^= static_cast<uint8_t>(0x80 >> ((length - 1) % 8));
-    EXPECT_FALSE(io::prefixContains(v4, length, inside_flip)) << int{length};
-    if (length < 32) {
-      net::IpAddress after_flip = v4;
-      after_flip.bytes[length / 8] ^= static_cast<uint8_t>(0x80 >> (length % 8));
-      EXPECT_TRUE(io::prefixContains(v4, length, after_flip)) << int{length};
-    }
-  }
+  };
+  everyLength(ip("2001:db8:1234:5678:9abc:def0:1357:2468"), 128);
+  everyLength(ip("198.18.170.85"), 32);
 }
 
 }  // namespace
