@@ -1,8 +1,9 @@
-// The via-parm fast path against the general grammar, under every scan kernel (the fast path
-// classifies in SSE2 steps whatever the kernel; the loop keeps that true). The via-parms are
-// followed by the rest of a header block (the fast path's usual case: it classifies up to 16
-// bytes past the via-parm's end when they are readable) and by short or no tails (a copy of the
-// last bytes of the buffer).
+// The via-parm fast path against the general grammar under every scan kernel: parseViaParm
+// classifies in AVX2 steps (parser/via_avx2.cc) when the scanner's kernel is AVX2 and the CPU
+// has BMI1/BMI2, in SSE2 steps otherwise, so each kernel choice runs a different fast path.
+// The via-parms are followed by the rest of a header block (the fast path's usual case: it
+// classifies up to 32 bytes past the via-parm's end when they are readable) and by short or no
+// tails (a copy of the last bytes of the buffer).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -54,7 +55,7 @@ const std::vector<std::string>& viaTails() {
   return tails;
 }
 
-// Every seed with every tail, long branch values across the 16-byte steps and the 128-byte
+// Every seed with every tail, long branch values across the 16- and 32-byte steps and the 128-byte
 // reach, and one-byte mutations, under each kernel the CPU has.
 TEST(ViaFastPath, MatchesGeneralGrammarUnderEveryKernel) {
   for (ScanIsa isa : kIsas) {
