@@ -17,6 +17,11 @@
 // Maglev/affinity, Via rewrite), framing (a new mbuf, or headers prepended in the received
 // one) with software checksums, and TX burst.
 //
+// Then a call mix (bench/call_mix.h): whole calls, the client's INVITE, ACK and BYE and a
+// backend's 100, 180, 200 (SDP) and 200 to the BYE, so responses (branch MAC check, our Via
+// removed) weigh as in real traffic: the pipeline alone, then in place with the fresh feed and
+// with the feed thread.
+//
 // Run as root (or with a working --no-huge EAL): build-dpdk/bench/dpdk_replay [seconds]
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -34,6 +39,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/call_mix.h"
 #include "src/io/uring/uring_backend.h"
 #include "src/net/checksum_kernel.h"
 #include "tests/dpdk/dpdk_test_util.h"
@@ -101,6 +107,9 @@ struct RunResult {
 // forwarding goes in place. Thread: as Fresh, but done by a second thread on another CPU; the
 // worker's core only polls.
 enum class Feed { Shared, Fresh, Thread };
+
+// The call mix's client (see runDpdk).
+constexpr const char* kMixClient = "198.18.1.2:5070";
 
 // The CPU the feed thread runs on (another CPU than the worker's), or -1 if the process may
 // use only one. Chosen in main() once the EAL has pinned the main thread.
@@ -176,7 +185,7 @@ void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_rin
   }
 }
 
-RunResult runDpdk(double seconds, const std::vector<std::string>& messages, Feed feed,
+RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, Feed feed,
                   bool in_place) {
   const net::Endpoint listen = ep("198.18.0.1:5060");
   const std::vector<std::string> backends = {"198.18.1.31:5060", "198.18.1.32:5060"};
@@ -202,14 +211,19 @@ RunResult runDpdk(double seconds, const std::vector<std::string>& messages, Feed
   for (int i = 0; i < 2; ++i) {
     (void)backend.neighbours()->learn(ep(backends[i]).ip, mac(0x31 + i), 0);
   }
+  // The call mix's client sits behind the net_null port too: the responses it gets leave
+  // there (the ring port's TX side is never drained).
+  (void)backend.neighbours()->learn(ep(kMixClient).ip, mac(2), 0);
   // Prebuilt frames, one mbuf each, reused for the whole run.
-  const net::Endpoint client = ep("198.18.0.2:5070");
   std::vector<rte_mbuf*> frames;
   // The ring port's pool holds 4095 mbufs; 2048 distinct calls is plenty for the tables.
   for (size_t i = 0; i < std::min<size_t>(messages.size(), 2048); ++i) {
-    const std::string& m = messages[i];
-    Bytes frame = ethernet(backend.layout().ports[0].mac, mac(2), net::kEtherTypeIpv4,
-                           ipUdp(client, listen, m));
+    const bench::Offered& m = messages[i];
+    const bool from_backend = m.source.ip == ep(backends[0]).ip || m.source.ip == ep(backends[1]).ip;
+    const net::MacAddress from_mac =
+        from_backend ? mac(m.source.ip == ep(backends[0]).ip ? 0x31 : 0x32) : mac(2);
+    Bytes frame = ethernet(backend.layout().ports[0].mac, from_mac, net::kEtherTypeIpv4,
+                           ipUdp(m.source, listen, m.payload));
     rte_mbuf* mbuf = rte_pktmbuf_alloc(ring.pool());
     if (mbuf == nullptr) {
       std::fprintf(stderr, "dpdk_replay: out of mbufs\n");
@@ -448,15 +462,15 @@ RunResult runUring(double seconds, const std::vector<std::string>& messages) {
 }
 
 // The pipeline alone on the same messages (no I/O): the floor both backends build on.
-RunResult runPipeline(double seconds, const std::vector<std::string>& messages) {
+RunResult runPipeline(double seconds, const std::vector<bench::Offered>& messages) {
   World world({"198.18.1.31:5060", "198.18.1.32:5060"}, {ep("198.18.0.1:5060")});
   auto pipeline = world.pipeline();
   TxBatch tx(64);
   std::vector<RxPacket> packets(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
-    packets[i].data = reinterpret_cast<const uint8_t*>(messages[i].data());
-    packets[i].length = static_cast<uint32_t>(messages[i].size());
-    packets[i].source = ep("198.18.0.2:5070");
+    packets[i].data = reinterpret_cast<const uint8_t*>(messages[i].payload.data());
+    packets[i].length = static_cast<uint32_t>(messages[i].payload.size());
+    packets[i].source = messages[i].source;
   }
   uint64_t count = 0;
   size_t next = 0;
@@ -510,10 +524,11 @@ int main(int argc, char** argv) {
     return 77;
   }
   g_feed_cpu = pickFeedCpu(allowed);
-  const std::vector<std::string> messages = invites(2048);
+  const std::vector<std::string> invite_texts = invites(2048);
+  const std::vector<bench::Offered> messages = bench::fromClient(invite_texts, ep("198.18.0.2:5070"));
   std::printf("INVITE of %zu bytes, %zu distinct Call-IDs, burst 32, %.1f s per run, "
               "checksum kernel %s, worker CPU %d, feed thread CPU %d\n",
-              messages[0].size(), messages.size(), seconds,
+              invite_texts[0].size(), invite_texts.size(), seconds,
               std::string(net::checksumIsaName(net::activeChecksumIsa())).c_str(),
               sched_getcpu(), g_feed_cpu);
   const RunResult pipeline_only = runPipeline(seconds, messages);
@@ -553,7 +568,7 @@ int main(int argc, char** argv) {
     std::printf("feed thread / same-core feed (in place) %.2fx\n",
                 thread_in_place.mpps / std::max(dpdk.mpps, 1e-9));
   }
-  const RunResult uring = runUring(seconds, messages);
+  const RunResult uring = runUring(seconds, invite_texts);
   std::printf("io_uring loopback, 1 worker     %6.3f Mpps (%llu forwarded)\n", uring.mpps,
               static_cast<unsigned long long>(uring.forwarded));
   std::printf("dpdk/uring %.1fx, dpdk/pipeline %.2f\n", dpdk.mpps / std::max(uring.mpps, 1e-9),
@@ -563,6 +578,30 @@ int main(int argc, char** argv) {
                 thread_in_place.mpps / std::max(uring.mpps, 1e-9),
                 thread_in_place.mpps / std::max(pipeline_only.mpps, 1e-9),
                 thread_in_place.busy_mpps / std::max(pipeline_only.mpps, 1e-9));
+  }
+  // Whole calls: INVITE, 100, 180, 200 (SDP), ACK, BYE, 200, both directions in one capture.
+  World mix_world({"198.18.1.31:5060", "198.18.1.32:5060"}, {ep("198.18.0.1:5060")});
+  auto mix_pipeline = mix_world.pipeline();
+  const std::vector<bench::Offered> mix =
+      bench::callMix(292, SIPSHIELD_CORPUS_DIR, ep(kMixClient), *mix_pipeline);
+  if (mix.empty()) {
+    std::printf("call mix skipped: it could not be built\n");
+    return 1;
+  }
+  size_t mix_bytes = 0;
+  for (const bench::Offered& o : mix) {
+    mix_bytes += o.payload.size();
+  }
+  std::printf("call mix: %zu calls, 7 datagrams each (4 requests, 3 responses), %zu bytes on "
+              "average\n", mix.size() / 7, mix_bytes / mix.size());
+  const RunResult mix_pipeline_only = runPipeline(seconds, mix);
+  std::printf("call mix, pipeline only         %6.3f Mpps\n", mix_pipeline_only.mpps);
+  const RunResult mix_dpdk = runDpdk(seconds, mix, Feed::Fresh, true);
+  std::printf("call mix, dpdk in place, fresh feed %6.3f Mpps per lcore (%llu forwarded)\n",
+              mix_dpdk.mpps, static_cast<unsigned long long>(mix_dpdk.forwarded));
+  if (g_feed_cpu >= 0) {
+    const RunResult mix_thread = runDpdk(seconds, mix, Feed::Thread, true);
+    printFeedThread("call mix, dpdk in place, feed thread", mix_thread);
   }
   return 0;
 }
