@@ -64,14 +64,15 @@ MessageEditor::InPlace MessageEditor::applyInPlace(uint8_t* begin, size_t length
   // texts between them. Check everything before moving a byte: a failure leaves the buffer as
   // it was, so the caller can still copy the original message.
   uint64_t cursor = 0;
+  int64_t delta = 0;
   for (int i = 0; i < count_; ++i) {
     const Edit& e = edits_[i];
     if (e.offset < cursor || static_cast<uint64_t>(e.offset) + e.remove > length) {
       return {};
     }
     cursor = static_cast<uint64_t>(e.offset) + e.remove;
+    delta += static_cast<int64_t>(e.text.size()) - static_cast<int64_t>(e.remove);
   }
-  const int64_t delta = growth();
   // shift of the start: negative = the message starts earlier (into the headroom).
   int64_t start_shift = 0;
   if (delta >= 0 && static_cast<uint64_t>(delta) <= headroom) {
@@ -83,42 +84,41 @@ MessageEditor::InPlace MessageEditor::applyInPlace(uint8_t* begin, size_t length
   } else {
     return {};
   }
-  // Piece k is input [from_k, to_k); it moves by shift_k = start_shift + (growth of the edits
-  // before it). Pieces moving toward the start go first, left to right, then pieces moving
-  // toward the end, right to left: neither order overwrites a piece not yet moved (output
-  // pieces keep their order and never overlap). The texts go last, into gaps no source needs.
+  // Piece k is input [from[k], to[k]); it moves by shift[k] = start_shift + (growth of the
+  // edits before it). Pieces moving toward the start go first, left to right, then pieces
+  // moving toward the end, right to left: neither order overwrites a piece not yet moved
+  // (output pieces keep their order and never overlap). The texts go last, into gaps no
+  // source needs.
   const int pieces = count_ + 1;
-  auto piece = [&](int k, uint64_t& from, uint64_t& to, int64_t& shift) {
-    from = k == 0 ? 0 : static_cast<uint64_t>(edits_[k - 1].offset) + edits_[k - 1].remove;
-    to = k == count_ ? length : edits_[k].offset;
-    shift = start_shift;
-    for (int j = 0; j < k; ++j) {
-      shift += static_cast<int64_t>(edits_[j].text.size()) -
-               static_cast<int64_t>(edits_[j].remove);
-    }
-  };
-  uint64_t from = 0;
-  uint64_t to = 0;
-  int64_t shift = 0;
+  uint64_t from[kMaxEdits + 1];
+  uint64_t to[kMaxEdits + 1];
+  int64_t shift[kMaxEdits + 1];
+  int64_t moved = start_shift;
   for (int k = 0; k < pieces; ++k) {
-    piece(k, from, to, shift);
-    if (shift < 0 && to > from) {
-      std::memmove(begin + from + shift, begin + from, to - from);
+    from[k] = k == 0 ? 0 : static_cast<uint64_t>(edits_[k - 1].offset) + edits_[k - 1].remove;
+    to[k] = k == count_ ? length : edits_[k].offset;
+    shift[k] = moved;
+    if (k < count_) {
+      moved += static_cast<int64_t>(edits_[k].text.size()) -
+               static_cast<int64_t>(edits_[k].remove);
+    }
+  }
+  for (int k = 0; k < pieces; ++k) {
+    if (shift[k] < 0 && to[k] > from[k]) {
+      std::memmove(begin + from[k] + shift[k], begin + from[k], to[k] - from[k]);
     }
   }
   for (int k = pieces - 1; k >= 0; --k) {
-    piece(k, from, to, shift);
-    if (shift > 0 && to > from) {
-      std::memmove(begin + from + shift, begin + from, to - from);
+    if (shift[k] > 0 && to[k] > from[k]) {
+      std::memmove(begin + from[k] + shift[k], begin + from[k], to[k] - from[k]);
     }
   }
-  int64_t text_shift = start_shift;
   for (int i = 0; i < count_; ++i) {
     const Edit& e = edits_[i];
     if (!e.text.empty()) {
-      std::memcpy(begin + e.offset + text_shift, e.text.data(), e.text.size());
+      // Edit i's text follows piece i, which moved by shift[i].
+      std::memcpy(begin + e.offset + shift[i], e.text.data(), e.text.size());
     }
-    text_shift += static_cast<int64_t>(e.text.size()) - static_cast<int64_t>(e.remove);
   }
   return {begin + start_shift, static_cast<size_t>(static_cast<int64_t>(length) + delta)};
 }
