@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "parser/scan_kernel.h"
+#include "parser/scan_steps.h"
 #include "parser/sip_message.h"
 
 namespace sipshield::parser {
@@ -22,14 +23,7 @@ std::string_view scanErrorName(ScanError error) {
 }
 
 ScanResult scan(ByteView input, SipMessage& out, const ScanLimits& limits) {
-  out.header_count = 0;
-  out.content_length = -1;
-  out.body_length = 0;
-  out.status_code = 0;
-  out.method = Method::Other;
-  out.method_token = {};
-  out.request_uri = {};
-  out.reason_phrase = {};
+  detail::resetScanFields(out);
   // The walk writes the header index whatever its outcome; the paths that return before it
   // clear the index here.
   auto clear_index = [&out] {

@@ -99,6 +99,7 @@ struct alignas(32) Avx2Constants {
   std::array<uint8_t, 32> special_lift;
   std::array<uint8_t, 32> case_fold;   // the name lookup's ASCII case bit
   std::array<uint8_t, 32> name_lanes;  // the first three 64-bit lanes: a name's 24 bytes
+  std::array<uint8_t, 32> iota;        // 0, 1, .., 31: byte masks of a name's length
 };
 
 constexpr std::array<uint8_t, 32> splat(uint8_t b) {
@@ -117,8 +118,16 @@ constexpr std::array<uint8_t, 32> firstBytes(size_t count) {
   return a;
 }
 
+constexpr std::array<uint8_t, 32> iota() {
+  std::array<uint8_t, 32> a{};
+  for (size_t i = 0; i < a.size(); ++i) {
+    a[i] = static_cast<uint8_t>(i);
+  }
+  return a;
+}
+
 constexpr Avx2Constants kAvx2Constants = {splat(0x0F), splat(kTokenBits), splat(0x60), splat(0x20),
-                                          firstBytes(detail::kMaxHeaderNameLength)};
+                                          firstBytes(detail::kMaxHeaderNameLength), iota()};
 
 // load32 loads a constant. The asm makes the value opaque to the optimizer: it would otherwise
 // rebuild the splat constants with three-instruction broadcasts at every use in the walk's loop.
@@ -157,6 +166,16 @@ __attribute__((target("avx2"), always_inline)) inline void classify32(const Clas
   const __m256i token = _mm256_and_si256(classes, k.token_bits);
   non_token = static_cast<uint32_t>(
       _mm256_movemask_epi8(_mm256_cmpeq_epi8(token, _mm256_setzero_si256())));
+}
+
+// special32 is classify32's `special` mask alone.
+__attribute__((target("avx2"), always_inline)) inline uint32_t special32(const ClassConstants& k,
+                                                                         __m256i v) {
+  const __m256i low = _mm256_shuffle_epi8(k.low_table, _mm256_and_si256(v, k.nibble));
+  const __m256i high =
+      _mm256_shuffle_epi8(k.high_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), k.nibble));
+  return static_cast<uint32_t>(
+      _mm256_movemask_epi8(_mm256_adds_epu8(_mm256_and_si256(low, high), k.special_lift)));
 }
 
 }  // namespace
@@ -216,6 +235,7 @@ __attribute__((target("avx2"))) HeaderId lookupHeaderNameAvx2(const char* name, 
 #pragma GCC push_options
 #pragma GCC target("avx2")
 #endif
+#include "parser/scan_chunk_walk.h"
 #include "parser/scan_walk.h"
 
 namespace sipshield::parser {
@@ -230,11 +250,67 @@ struct Avx2Kernel {
     return lookupNameAvx2(name, length);
   }
 };
+
+// The chunk walk's kernel (scan_chunk_walk.h): the classifier's constants plus the name
+// lookup's, all kept in registers for the whole walk.
+struct Avx2ChunkKernel {
+  struct Constants {
+    ClassConstants classes;
+    __m256i case_fold;
+    __m256i name_lanes;
+    __m256i iota;
+  };
+  __attribute__((always_inline)) static Constants constants() {
+    return {classConstants(), load32(kAvx2Constants.case_fold), load32(kAvx2Constants.name_lanes),
+            load32(kAvx2Constants.iota)};
+  }
+  __attribute__((always_inline)) static void classify32(const Constants& k, __m256i v,
+                                                        uint32_t& special, uint32_t& non_token) {
+    parser::classify32(k.classes, v, special, non_token);
+  }
+  __attribute__((always_inline)) static uint32_t special32(const Constants& k, __m256i v) {
+    return parser::special32(k.classes, v);
+  }
+  // lookupNameAvx2 for a name already in a register, `length` < 32: the length mask is
+  // iota < length. Lengths past 23 are not clamped: bytes 24..31 lie in the fourth lane,
+  // which the test ignores, and the unclamped length only moves names that match no entry
+  // (20 bytes at most) to another slot.
+  __attribute__((always_inline)) static HeaderId lookupVec(const Constants& k, __m256i v,
+                                                           uint32_t length) {
+    const __m256i mask = _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(length)), k.iota);
+    const __m256i folded = _mm256_and_si256(_mm256_or_si256(v, k.case_fold), mask);
+    const auto first = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm256_castsi256_si128(folded)));
+    const detail::WordEntry& e =
+        detail::kWordTable.slot[detail::wordHash(first, length, detail::kWordMultiplier)];
+    const __m256i diff =
+        _mm256_xor_si256(folded, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&e)));
+    return _mm256_testz_si256(diff, k.name_lanes) != 0 ? static_cast<HeaderId>(e.id)
+                                                       : HeaderId::Other;
+  }
+};
 }  // namespace
+
+// Out of line: inlined into walkAvx2, it would crowd the chunk walk's registers.
+__attribute__((noinline)) ScanResult walkAvx2Lines(const char* p, uint32_t size, uint32_t start,
+                                                   SipMessage& out, const ScanLimits& limits) {
+  return detail::LineWalker<Avx2Kernel>(p, size, start, out, limits).run();
+}
+
+bool walkAvx2Chunk(const char* p, uint32_t size, uint32_t start, SipMessage& out,
+                   const ScanLimits& limits, ScanResult& result) {
+  return detail::ChunkWalker<Avx2ChunkKernel>::run(p, size, start, out, limits, result);
+}
 
 ScanResult walkAvx2(const char* p, uint32_t size, uint32_t start, SipMessage& out,
                     const ScanLimits& limits) {
-  return detail::LineWalker<Avx2Kernel>(p, size, start, out, limits).run();
+  ScanResult result;
+  if (__builtin_expect(
+          detail::ChunkWalker<Avx2ChunkKernel>::run(p, size, start, out, limits, result), 1)) {
+    return result;
+  }
+  // An unusual message: the line walk judges it, from the state scan() left.
+  detail::resetScanFields(out);
+  return walkAvx2Lines(p, size, start, out, limits);
 }
 
 }  // namespace sipshield::parser

@@ -39,6 +39,20 @@ ScanResult walkSse42(const char* p, uint32_t size, uint32_t start, SipMessage& o
 ScanResult walkAvx2(const char* p, uint32_t size, uint32_t start, SipMessage& out,
                     const ScanLimits& limits);
 
+// walkAvx2 first tries the chunk walk (parser/scan_chunk_walk.h), which completes the common
+// message for fewer instructions, and leaves every other message to the line walk. Both
+// halves are exposed for the tests that hold them to the same results; only on a CPU with
+// AVX2, and only after scan()'s preparation of `out` (as for every WalkFn).
+//  - walkAvx2Lines is the line walk alone: same contract and results as walkAvx2.
+//  - walkAvx2Chunk is the chunk walk alone: returns true with `result` set when it completed
+//    the scan (then `result` and `out` are what walkAvx2Lines gives), false when the message
+//    needs the line walk (then `out` may hold partial fields). Never reads outside
+//    [p, p + size).
+ScanResult walkAvx2Lines(const char* p, uint32_t size, uint32_t start, SipMessage& out,
+                         const ScanLimits& limits);
+bool walkAvx2Chunk(const char* p, uint32_t size, uint32_t start, SipMessage& out,
+                   const ScanLimits& limits, ScanResult& result);
+
 // lookupHeaderNameAvx2 is the AVX2 walk's header-name lookup (the walk inlines its own copy;
 // this one is for tests): the HeaderId of the name [name, name + length), HeaderId::Other when
 // unknown, the same as detail::lookupHeaderNameWide. It reads exactly [name, name + 24), which

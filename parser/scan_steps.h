@@ -10,6 +10,19 @@
 
 namespace sipshield::parser::detail {
 
+// resetScanFields clears the fields a scan may leave unset (scan() calls it first; the AVX2
+// walk again before it scans a message a second time with the line walk).
+inline void resetScanFields(SipMessage& out) {
+  out.header_count = 0;
+  out.content_length = -1;
+  out.body_length = 0;
+  out.status_code = 0;
+  out.method = Method::Other;
+  out.method_token = {};
+  out.request_uri = {};
+  out.reason_phrase = {};
+}
+
 // parseStartLine parses the line [begin, eol) whose leading token (method or "SIP/2.0") ends
 // at `token_end` into `out` (kind, method or status, Request-URI or reason). Returns None, or
 // the error with `at` set to the faulty byte.

@@ -1,0 +1,311 @@
+#pragma once
+
+// Internal: the AVX2 scanner's fast line walk. Only parser/scan_avx2.cc includes this, under
+// its `#pragma GCC target("avx2")`, after everything this file includes (as with scan_walk.h).
+//
+// How it walks: each line is classified from its own first byte, 32 bytes at a time, instead
+// of sliding a window of 64-byte block masks along the message (LineWalker, scan_walk.h).
+// SIP lines are short (about 50 bytes), so one or two 32-byte classifications per line cost
+// fewer instructions than keeping block masks, funnel shifts and window slides, and the
+// 32 bytes loaded at the line start also serve the header-name lookup.
+//
+// It handles only the common shape of a message: every header line "Name: value" with one SP
+// after the colon, no white space around the value, CRLF endings, no repeated single-valued
+// header and a header array large enough. On anything else it gives up (returns false) and
+// the caller scans the message again with LineWalker, which owns every verdict on unusual
+// input. So every message it completes must get exactly LineWalker's result and fields; the
+// differential test (tests/parser/chunk_walk_test.cc) holds the two walks to that.
+
+#include <immintrin.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+
+#include "parser/header_lookup.h"
+#include "parser/scan_steps.h"
+#include "parser/sip_message.h"
+
+namespace sipshield::parser::detail {
+
+// Kernel provides a `Constants` type with `static Constants constants()`,
+// `static void classify32(const Constants&, __m256i v, uint32_t& special, uint32_t& non_token)`
+// (the BlockMasks of scan_kernel.h for 32 bytes), `static uint32_t special32(const Constants&,
+// __m256i v)` (its `special` mask alone) and `static HeaderId lookupVec(const Constants&,
+// __m256i v, uint32_t length)`: the HeaderId of the name of `length` (< 32) bytes at the start
+// of `v`, lookupHeaderNameWide's result.
+template <typename Kernel>
+class ChunkWalker {
+  using Constants = typename Kernel::Constants;
+
+ public:
+  // run scans the message that starts at `start` of [p, p + size) as LineWalker::run() does
+  // (scan() has reset `out` and handled leading CRLFs). Returns true with `result` set when it
+  // completed the scan; false when the message needs LineWalker: `out` may then hold partial
+  // fields, and the caller resets it before the second scan. Never reads outside
+  // [p, p + size). Out of line: inlined into its caller, the fallback's arguments would stay
+  // live across the whole walk and crowd its registers.
+  __attribute__((noinline)) static bool run(const char* p, uint32_t size, uint32_t start,
+                                            SipMessage& out, const ScanLimits& limits,
+                                            ScanResult& result) {
+    // Lines that start before `chunk_end` have 32 readable bytes.
+    if (__builtin_expect(size < kChunk || start >= size - kChunk + 1, 0)) {
+      return false;
+    }
+    const uint32_t chunk_end = size - kChunk + 1;
+    // A CR before `fast_end` has its LF inside the input and lies within the size limit
+    // (LineWalker's `fast_end`; scan() caps the size, so the sum below fits 64 bits).
+    const uint64_t last_line_wide = static_cast<uint64_t>(start) + limits.max_message_bytes;
+    const uint32_t last_line =
+        last_line_wide < 0xFFFFFFFFull ? static_cast<uint32_t>(last_line_wide) : 0xFFFFFFFFu;
+    const uint32_t fast_end = last_line < size - 1 ? last_line + 1 : size - 1;
+
+    // The index with a slot for HeaderId::Other (no branch per line on whether a name is
+    // known), 8-bit counts (a message of more than 255 lines is left to LineWalker).
+    alignas(32) int16_t first_index[48];
+    alignas(32) uint8_t occurrences[64];
+    static_assert(kKnownHeaderCount + 1 <= 48 && kKnownHeaderCount + 1 <= 64,
+                  "the index arrays hold every HeaderId");
+    static_assert(sizeof(out.first_index) <= sizeof(first_index) &&
+                      sizeof(out.occurrences) <= sizeof(occurrences),
+                  "copyIndex reads whole arrays");
+    const __m256i all_ones = _mm256_set1_epi8(-1);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index), all_ones);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index) + 1, all_ones);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index) + 2, all_ones);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(occurrences), _mm256_setzero_si256());
+    _mm256_store_si256(reinterpret_cast<__m256i*>(occurrences) + 1, _mm256_setzero_si256());
+
+    uint16_t pair;
+    uint32_t eol;
+    {
+      // The start line. (Its own constants: parseStartLine is a call, across which the loop's
+      // would be spilled; loading them again below is cheaper.)
+      const Constants k = Kernel::constants();
+      uint32_t special;
+      uint32_t non_token;
+      Kernel::classify32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + start)),
+                         special, non_token);
+      if (__builtin_expect(non_token == 0, 0)) {
+        return false;
+      }
+      const uint32_t token_end = start + static_cast<uint32_t>(__builtin_ctz(non_token));
+      if (special != 0) {
+        eol = start + static_cast<uint32_t>(__builtin_ctz(special));
+      } else if (!findLineEnd(k, p, chunk_end, start + kChunk, eol)) {
+        return false;
+      }
+      if (eol >= fast_end) {
+        return false;
+      }
+      std::memcpy(&pair, p + eol, sizeof(pair));
+      if (pair != kCrLf) {
+        return false;
+      }
+      uint32_t at = 0;
+      if (parseStartLine(p, start, eol, token_end, out, at) != ScanError::None) {
+        return false;
+      }
+    }
+
+    const Constants k = Kernel::constants();
+    HeaderField* field = out.headers;  // scan() set header_count to 0
+    const uint32_t capacity = out.header_capacity;
+    uint32_t count = 0;
+    uint32_t line = eol + 2;
+    while (true) {
+      __m256i v;
+      if (__builtin_expect(line < chunk_end, 1)) {
+        v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + line));
+      } else {
+        // The input's last 31 bytes: the line's bytes, then zeros. Zeros are control bytes,
+        // so both searches stop at the end of the input.
+        if (line >= size) {
+          return false;
+        }
+        alignas(32) char tail[2 * kChunk];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tail),
+                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + size - kChunk)));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tail) + 1, _mm256_setzero_si256());
+        v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail + (line - (size - kChunk))));
+      }
+      uint32_t special;
+      uint32_t non_token;
+      Kernel::classify32(k, v, special, non_token);
+      if (__builtin_expect((non_token & 1) != 0, 0)) {
+        // Not a header name: the empty line that ends the header block, or a continuation
+        // line (RFC 3261 §7.3.1), or something LineWalker judges.
+        if (line > last_line || line + 1 >= size) {
+          return false;
+        }
+        std::memcpy(&pair, p + line, sizeof(pair));
+        if (pair == kCrLf) {
+          break;
+        }
+        if ((p[line] != ' ' && p[line] != '\t') || field == out.headers) {
+          return false;
+        }
+        if (special != 0) {
+          eol = line + static_cast<uint32_t>(__builtin_ctz(special));
+        } else if (!findLineEnd(k, p, chunk_end, line + kChunk, eol)) {
+          return false;
+        }
+        if (eol >= fast_end) {
+          return false;
+        }
+        std::memcpy(&pair, p + eol, sizeof(pair));
+        if (pair != kCrLf) {
+          return false;
+        }
+        out.header_count = static_cast<uint16_t>(count);
+        (void)extendFolded(p, line, eol, out);  // None: the message has a header
+        line = eol + 2;
+        continue;
+      }
+      if (__builtin_expect(non_token == 0, 0)) {
+        return false;  // a name of 32 bytes or more
+      }
+      // The name [line, name_end): token characters, not empty. The line ends at its first
+      // special byte, which must be the CR of a CRLF: no control byte in the value.
+      const auto name_length = static_cast<uint32_t>(__builtin_ctz(non_token));
+      const uint32_t name_end = line + name_length;
+      if (__builtin_expect(special != 0, 1)) {
+        eol = line + static_cast<uint32_t>(__builtin_ctz(special));
+      } else if (!findLineEnd(k, p, chunk_end, line + kChunk, eol)) {
+        return false;
+      }
+      if (__builtin_expect(eol >= fast_end, 0)) {
+        return false;
+      }
+      // name_end <= eol (a special byte is no token character), so both pairs lie inside the
+      // input; ": " ends at or before the CR, so p[value] is inside the line or its CR.
+      std::memcpy(&pair, p + eol, sizeof(pair));
+      uint16_t colon;
+      std::memcpy(&colon, p + name_end, sizeof(colon));
+      if (__builtin_expect(pair != kCrLf || colon != kColonSpace, 0)) {
+        return false;
+      }
+      const uint32_t value = name_end + 2;
+      // No white space to trim (an empty value shows its CR here).
+      if (__builtin_expect(static_cast<unsigned char>(p[value]) <= ' ' ||
+                               static_cast<unsigned char>((p + eol)[-1]) <= ' ',
+                           0)) {
+        return false;
+      }
+      if (__builtin_expect(count >= capacity, 0)) {
+        return false;
+      }
+      // Each span as one 64-bit store: the compiler would otherwise assemble both spans in a
+      // vector register, four instructions more per line.
+      const uint64_t name_span = line | (static_cast<uint64_t>(name_length) << 32);
+      const uint64_t value_span = value | (static_cast<uint64_t>(eol - value) << 32);
+      std::memcpy(static_cast<void*>(&field->name), &name_span, sizeof(name_span));
+      std::memcpy(static_cast<void*>(&field->value), &value_span, sizeof(value_span));
+      line = eol + 2;
+      const HeaderId id = Kernel::lookupVec(k, v, name_length);
+      field->id = id;
+      ++field;
+      const size_t slot = static_cast<uint8_t>(id);
+      const uint8_t seen = occurrences[slot];
+      occurrences[slot] = static_cast<uint8_t>(seen + 1);
+      if (seen == 0) {
+        first_index[slot] = static_cast<int16_t>(count);
+      }
+      ++count;
+    }
+    // More than 255 lines would wrap the 8-bit counts; a repeated single-valued header needs
+    // LineWalker's value comparison (RFC 3261 §7.3.1).
+    if (count > 255 || hasRepeatedSingle(occurrences)) {
+      return false;
+    }
+    out.header_count = static_cast<uint16_t>(count);
+    copyIndex(first_index, occurrences, out);
+    result = finishMessage(p, size, line, out, limits);
+    return true;
+  }
+
+ private:
+  static constexpr uint32_t kChunk = 32;
+  // "\r\n" and ": " as little-endian 16-bit loads.
+  static constexpr uint16_t kCrLf = 0x0A0D;
+  static constexpr uint16_t kColonSpace = 0x203A;
+
+  // findLineEnd sets `eol` to the first special byte at or after `pos` (a line's second
+  // chunk) and returns true, or false when there is none before the end of the input.
+  // `chunk_end` is size - 31.
+  __attribute__((always_inline)) static bool findLineEnd(const Constants& k, const char* p,
+                                                         uint32_t chunk_end, uint32_t pos,
+                                                         uint32_t& eol) {
+    while (pos < chunk_end) {
+      const uint32_t special =
+          Kernel::special32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + pos)));
+      if (special != 0) {
+        eol = pos + static_cast<uint32_t>(__builtin_ctz(special));
+        return true;
+      }
+      pos += kChunk;
+    }
+    const uint32_t size = chunk_end + kChunk - 1;
+    if (pos < size) {
+      // Fewer than 32 bytes left: the input's last 32, shifted down to `pos`.
+      const uint32_t special =
+          Kernel::special32(
+              k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + size - kChunk))) >>
+          (pos - (size - kChunk));
+      if (special != 0) {
+        eol = pos + static_cast<uint32_t>(__builtin_ctz(special));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static constexpr std::array<uint8_t, 64> makeSingleMask() {
+    std::array<uint8_t, 64> mask{};
+    for (int id = 0; id < kKnownHeaderCount; ++id) {
+      mask[id] = kSingleValued[id] ? 0xFF : 0;
+    }
+    return mask;
+  }
+  // 0xFF for each single-valued HeaderId.
+  alignas(32) static constexpr std::array<uint8_t, 64> kSingleMask = makeSingleMask();
+
+  // hasRepeatedSingle: does a single-valued header occur more than once?
+  __attribute__((always_inline)) static bool hasRepeatedSingle(const uint8_t* occurrences) {
+    const __m256i one = _mm256_set1_epi8(1);
+    const auto* counts = reinterpret_cast<const __m256i*>(occurrences);
+    const auto* single = reinterpret_cast<const __m256i*>(kSingleMask.data());
+    const __m256i low = _mm256_and_si256(_mm256_subs_epu8(_mm256_load_si256(counts), one),
+                                         _mm256_load_si256(single));
+    const __m256i high = _mm256_and_si256(_mm256_subs_epu8(_mm256_load_si256(counts + 1), one),
+                                          _mm256_load_si256(single + 1));
+    const __m256i repeats = _mm256_or_si256(low, high);
+    return _mm256_testz_si256(repeats, repeats) == 0;
+  }
+
+  // copyBytes copies kBytes (>= 32) bytes in 32-byte moves, the last one overlapping: a
+  // memcpy of these odd sizes would become `rep movs`.
+  template <size_t kBytes>
+  __attribute__((always_inline)) static void copyBytes(const void* from, void* to) {
+    static_assert(kBytes >= kChunk, "copyBytes moves whole 32-byte chunks");
+    const auto* source = static_cast<const char*>(from);
+    auto* target = static_cast<char*>(to);
+    for (size_t i = 0; i + kChunk < kBytes; i += kChunk) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(target + i),
+                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(source + i)));
+    }
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(target + kBytes - kChunk),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(source + kBytes - kChunk)));
+  }
+
+  // copyIndex stores the walk's index into the message (without the HeaderId::Other slot).
+  __attribute__((always_inline)) static void copyIndex(const int16_t* first_index,
+                                                       const uint8_t* occurrences,
+                                                       SipMessage& out) {
+    copyBytes<sizeof(out.first_index)>(first_index, out.first_index);
+    copyBytes<sizeof(out.occurrences)>(occurrences, out.occurrences);
+  }
+};
+
+}  // namespace sipshield::parser::detail

@@ -1,0 +1,313 @@
+// The AVX2 chunk walk (parser/scan_chunk_walk.h) against the line walk it hands unusual
+// messages to: on every corpus and test-data message, and on mutations of them (truncations,
+// byte flips, inserted CR, LF, NUL, SP, HTAB, colon and other bytes, repeated headers, long
+// lines and names, small header arrays and size limits), scan() with the AVX2 walk must give
+// the same verdict and the same fields as scan() with the line walk alone. Inputs are
+// exact-size allocations so that ASan catches any read past the end.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "parser/scan_kernel.h"
+#include "parser/scan_steps.h"
+#include "parser/sip_message.h"
+#include "tests/parser/test_util.h"
+
+namespace sipshield::parser {
+namespace {
+
+using testing::corpusPath;
+using testing::messagePath;
+using testing::readFile;
+
+// The header array holds more than 255 lines (the chunk walk's 8-bit counts); most checks
+// use the default capacity.
+constexpr uint16_t kArraySize = 320;
+constexpr uint16_t kCapacity = kDefaultHeaderCapacity;
+
+// WalkGuard makes scan() use `walk` for one scope (the AVX2 kernel stays selected).
+class WalkGuard {
+ public:
+  explicit WalkGuard(WalkFn walk) : previous_(detail::g_walk) { detail::g_walk = walk; }
+  ~WalkGuard() { detail::g_walk = previous_; }
+  WalkGuard(const WalkGuard&) = delete;
+  WalkGuard& operator=(const WalkGuard&) = delete;
+
+ private:
+  WalkFn previous_;
+};
+
+struct Outcome {
+  ScanResult result;
+  ParsedMessage<kArraySize> parsed;
+};
+
+// scanWith scans `input` (copied into an exact-size buffer) with `walk` and a header array of
+// `capacity` entries.
+void scanWith(WalkFn walk, const std::string& input, uint16_t capacity, const ScanLimits& limits,
+              Outcome& outcome) {
+  std::vector<char> bytes(input.begin(), input.end());
+  SipMessage& msg = outcome.parsed.message;
+  msg.header_capacity = capacity;
+  // The same stale state before both scans: any field a walk leaves unset compares equal.
+  std::memset(static_cast<void*>(outcome.parsed.header_array), 0xA5,
+              sizeof(outcome.parsed.header_array));
+  std::memset(msg.first_index, 0x5A, sizeof(msg.first_index));
+  std::memset(msg.occurrences, 0x5A, sizeof(msg.occurrences));
+  msg.kind = MessageKind::Request;
+  msg.start_line = {};
+  msg.message_offset = msg.headers_end = msg.body_offset = 7;
+  WalkGuard guard(walk);
+  outcome.result = scan(ByteView(bytes.data(), bytes.size()), msg, limits);
+}
+
+bool sameSpan(Span a, Span b) { return a.offset == b.offset && a.length == b.length; }
+
+// expectSame compares every output of the two scans; returns false (with a failure naming
+// `what`) on the first difference.
+bool expectSame(const Outcome& lines, const Outcome& chunks, const std::string& what) {
+  const ScanResult& a = lines.result;
+  const ScanResult& b = chunks.result;
+  const SipMessage& x = lines.parsed.message;
+  const SipMessage& y = chunks.parsed.message;
+  bool same = a.status == b.status && a.error == b.error && a.error_offset == b.error_offset &&
+              a.consumed == b.consumed && x.header_count == y.header_count && x.kind == y.kind &&
+              x.method == y.method && x.status_code == y.status_code &&
+              sameSpan(x.method_token, y.method_token) && sameSpan(x.request_uri, y.request_uri) &&
+              sameSpan(x.reason_phrase, y.reason_phrase) && sameSpan(x.start_line, y.start_line) &&
+              x.message_offset == y.message_offset && x.headers_end == y.headers_end &&
+              x.body_offset == y.body_offset && x.body_length == y.body_length &&
+              x.content_length == y.content_length &&
+              std::memcmp(x.first_index, y.first_index, sizeof(x.first_index)) == 0 &&
+              std::memcmp(x.occurrences, y.occurrences, sizeof(x.occurrences)) == 0;
+  for (int i = 0; same && i < x.header_count; ++i) {
+    same = x.headers[i].id == y.headers[i].id && sameSpan(x.headers[i].name, y.headers[i].name) &&
+           sameSpan(x.headers[i].value, y.headers[i].value);
+  }
+  EXPECT_TRUE(same) << what << ": line walk " << scanErrorName(a.error) << "@" << a.error_offset
+                    << " (" << x.header_count << " headers), AVX2 walk " << scanErrorName(b.error)
+                    << "@" << b.error_offset << " (" << y.header_count << " headers)";
+  return same;
+}
+
+class ChunkWalkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!setScanIsa(ScanIsa::Avx2)) {
+      GTEST_SKIP() << "no AVX2 on this CPU";
+    }
+  }
+  void TearDown() override { (void)setScanIsa(bestScanIsa()); }
+
+  // check scans `input` both ways and compares; counts the comparisons.
+  bool check(const std::string& input, const std::string& what, uint16_t capacity = kCapacity,
+             const ScanLimits& limits = {}) {
+    scanWith(walkAvx2Lines, input, capacity, limits, *lines_);
+    scanWith(walkAvx2, input, capacity, limits, *chunks_);
+    ++checked_;
+    return expectSame(*lines_, *chunks_, what);
+  }
+
+  std::unique_ptr<Outcome> lines_ = std::make_unique<Outcome>();
+  std::unique_ptr<Outcome> chunks_ = std::make_unique<Outcome>();
+  size_t checked_ = 0;
+};
+
+std::vector<std::string> seedMessages() {
+  std::vector<std::string> seeds;
+  std::vector<std::string> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(corpusPath(""))) {
+    if (entry.path().extension() == ".sip") {
+      paths.push_back(entry.path().string());
+    }
+  }
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(messagePath("")))) {
+    if (entry.path().extension() == ".sip") {
+      paths.push_back(entry.path().string());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const std::string& path : paths) {
+    seeds.push_back(readFile(path));
+  }
+  return seeds;
+}
+
+// The chunk walk must complete the corpus by itself (else it would only cost time), with the
+// line walk's results.
+TEST_F(ChunkWalkTest, CompletesTheCorpusAlone) {
+  const std::vector<std::string> seeds = seedMessages();
+  ASSERT_GE(seeds.size(), 18u);
+  for (const char* name :
+       {"01_invite_sdp.sip", "02_100_trying.sip", "03_180_ringing.sip", "04_200_ok_invite_sdp.sip",
+        "05_ack.sip", "06_bye.sip", "07_200_ok_bye.sip", "08_register_initial.sip",
+        "09_401_unauthorized.sip", "10_register_digest.sip", "11_200_ok_register.sip",
+        "12_options_keepalive.sip", "13_cancel.sip", "14_compact_message.sip",
+        "15_folded_subscribe.sip", "16_486_multivia_line.sip", "17_scanner_options.sip",
+        "18_notify_mwi.sip"}) {
+    const std::string bytes = readFile(corpusPath(name));
+    std::vector<char> exact(bytes.begin(), bytes.end());
+    ParsedMessage<kCapacity> parsed;
+    detail::resetScanFields(parsed.message);
+    parsed.message.message_offset = 0;
+    ScanResult result;
+    ASSERT_TRUE(walkAvx2Chunk(exact.data(), static_cast<uint32_t>(exact.size()), 0, parsed.message,
+                              ScanLimits{}, result))
+        << name;
+    EXPECT_TRUE(result.ok()) << name;
+    check(bytes, name);
+  }
+}
+
+// Every prefix, every byte replaced or preceded by each interesting byte.
+TEST_F(ChunkWalkTest, TruncationsAndByteEdits) {
+  const char kBytes[] = {'\r', '\n', '\0', ' ', '\t', ':', '\x7f', '\x80', 'a', ',', '\x01'};
+  for (const std::string& seed : seedMessages()) {
+    for (size_t n = 0; n <= seed.size(); ++n) {
+      ASSERT_TRUE(check(seed.substr(0, n), "prefix " + std::to_string(n)));
+    }
+    for (size_t at = 0; at < seed.size(); ++at) {
+      for (char c : kBytes) {
+        std::string replaced = seed;
+        replaced[at] = c;
+        ASSERT_TRUE(check(replaced, "byte " + std::to_string(at) + " set to " +
+                                        std::to_string(static_cast<unsigned char>(c))));
+        std::string inserted = seed;
+        inserted.insert(at, 1, c);
+        ASSERT_TRUE(check(inserted, "byte " + std::to_string(static_cast<unsigned char>(c)) +
+                                        " inserted at " + std::to_string(at)));
+      }
+    }
+  }
+}
+
+// Random multi-byte edits, erasures and insertions.
+TEST_F(ChunkWalkTest, RandomMutations) {
+  std::mt19937 rng(20261207);
+  std::string alphabet = "\r\n\r\n: \t,;a=-\x7f\x80";
+  alphabet.push_back('\0');
+  for (const std::string& seed : seedMessages()) {
+    for (int round = 0; round < 3000; ++round) {
+      ASSERT_TRUE(check(testing::mutate(seed, rng, alphabet), "mutation " + std::to_string(round)));
+    }
+  }
+}
+
+// Header arrays and size limits around the message's own counts, and stream framing.
+TEST_F(ChunkWalkTest, CapacitiesLimitsAndFraming) {
+  for (const std::string& seed : seedMessages()) {
+    for (uint16_t capacity = 0; capacity <= 24; ++capacity) {
+      ASSERT_TRUE(check(seed, "capacity " + std::to_string(capacity), capacity));
+    }
+    for (uint32_t limit : {0u, 1u, 20u, 64u, 100u, 200u, 300u, 400u, 500u}) {
+      ScanLimits limits;
+      limits.max_message_bytes = limit;
+      ASSERT_TRUE(check(seed, "limit " + std::to_string(limit), kCapacity, limits));
+      limits.framing = Framing::Stream;
+      ASSERT_TRUE(check(seed, "stream limit " + std::to_string(limit), kCapacity, limits));
+    }
+    for (uint32_t cut = 1; cut < 200 && cut < seed.size(); cut += 7) {
+      ScanLimits limits;
+      limits.max_message_bytes = static_cast<uint32_t>(seed.size()) - cut;
+      ASSERT_TRUE(check(seed, "limit size-" + std::to_string(cut), kCapacity, limits));
+    }
+    // A size limit at each line end of the header block, either framing (a datagram longer
+    // than its limit never reaches the walk, so only the stream framing walks past it).
+    for (size_t eol = seed.find("\r\n");
+         eol != std::string::npos && eol < seed.find("\r\n\r\n") + 4;
+         eol = seed.find("\r\n", eol + 1)) {
+      for (size_t limit = eol > 2 ? eol - 2 : 0; limit <= eol + 3; ++limit) {
+        ScanLimits limits;
+        limits.max_message_bytes = static_cast<uint32_t>(limit);
+        limits.framing = Framing::Stream;
+        ASSERT_TRUE(
+            check(seed, "stream limit at line end " + std::to_string(limit), kCapacity, limits));
+      }
+    }
+    ScanLimits stream;
+    stream.framing = Framing::Stream;
+    ASSERT_TRUE(check(seed, "stream", kCapacity, stream));
+    ASSERT_TRUE(check("\r\n\r\n" + seed + seed, "two on a stream", kCapacity, stream));
+    ASSERT_TRUE(check("\r\n" + seed, "leading CRLF"));
+  }
+}
+
+// Hand-made header blocks: repeated single-valued headers, white space around colons and
+// values, empty values, folding, names and lines of every length around 24, 32 and 64, and
+// each placed at the very end of the input.
+TEST_F(ChunkWalkTest, UnusualLines) {
+  const std::string start = "OPTIONS sip:a@example.com SIP/2.0\r\n";
+  const std::string via = "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK776\r\n";
+  const std::vector<std::string> lines = {"Call-ID: abc\r\n",
+                                          "Call-ID: abc\r\nCall-ID: abc\r\n",
+                                          "Call-ID: abc\r\ni: abd\r\n",
+                                          "Call-ID:abc\r\n",
+                                          "Call-ID : abc\r\n",
+                                          "Call-ID:  abc\r\n",
+                                          "Call-ID: abc \r\n",
+                                          "Call-ID:\r\n",
+                                          "Call-ID: \r\n",
+                                          "Call-ID: a\r\n b\r\n",
+                                          " folded\r\n",
+                                          "Call-ID: a\r\n\t\r\n",
+                                          "Subject: a\tb\r\n",
+                                          "X: y\r\n",
+                                          "x-\x80: y\r\n",
+                                          "Max-Forwards: 70\r\nMax-Forwards: 70\r\n",
+                                          "CSeq: 1 OPTIONS\r\n",
+                                          "Content-Length: 0\r\n",
+                                          "Content-Length: 5\r\n",
+                                          "l: 0\r\nContent-Length: 0\r\n",
+                                          ": empty name\r\n",
+                                          "Bad Name: x\r\n",
+                                          "To: <sip:b@example.com>\n",
+                                          "To: a\rb\r\n"};
+  std::vector<std::string> headers = lines;
+  for (size_t length = 18; length <= 40; ++length) {
+    headers.push_back(std::string(length, 'N') + ": v\r\n");
+  }
+  for (size_t length : {1,  10, 25, 26, 27, 28, 29, 30, 31, 32, 33, 57, 58,  59,  60,  61,
+                        62, 63, 64, 65, 90, 91, 92, 93, 94, 95, 96, 97, 127, 128, 129, 300}) {
+    headers.push_back("Subject: " + std::string(length, 's') + "\r\n");
+  }
+  const std::string call_id = "Call-ID: c1@example.com\r\n";
+  for (const std::string& header : headers) {
+    for (const std::string& body : {std::string(), std::string("x"), std::string(40, 'b')}) {
+      const std::string ending =
+          body.empty() ? "\r\n"
+                       : "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      ASSERT_TRUE(check(start + via + header + call_id + ending, header));
+      ASSERT_TRUE(check(start + via + call_id + header + ending, header + " last"));
+      ASSERT_TRUE(check(start + header + ending, header + " alone"));
+      const std::string text = start + via + call_id + header + ending;
+      for (size_t cut = 1; cut <= 40 && cut <= text.size(); ++cut) {
+        ASSERT_TRUE(check(text.substr(0, text.size() - cut), header + " cut"));
+      }
+    }
+  }
+}
+
+// Many short lines: more than 255, and header arrays that end inside a 32-byte chunk.
+TEST_F(ChunkWalkTest, ManyLines) {
+  const std::string start = "OPTIONS sip:a@example.com SIP/2.0\r\n";
+  for (int count : {10, 60, 63, 64, 65, 254, 255, 256, 300}) {
+    std::string text = start;
+    for (int i = 0; i < count; ++i) {
+      text += "v: a\r\n";
+    }
+    text += "\r\n";
+    for (uint16_t capacity : {uint16_t{8}, uint16_t{13}, uint16_t{64}, kArraySize}) {
+      ASSERT_TRUE(check(text, std::to_string(count) + " lines", capacity));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sipshield::parser
