@@ -355,20 +355,26 @@ json ShieldControl::bansJson(const json& request, uint64_t now_ms) {
   return {{"bans", std::move(list)}, {"lost_events", lost}, {"untracked", untracked_bans_}};
 }
 
+void ShieldControl::ruleCounterSums(const filters::ShieldRules& rules, size_t rule,
+                                    uint64_t (&sum)[filters::kRuleCounterCount]) const {
+  std::fill(std::begin(sum), std::end(sum), uint64_t{0});
+  uint64_t one[filters::kRuleCounterCount];
+  for (const Pipeline* p : pipelines_) {
+    if (p->shield().ruleCounters(rules.rule_hashes[rule], one)) {
+      for (size_t c = 0; c < filters::kRuleCounterCount; ++c) {
+        sum[c] += one[c];
+      }
+    }
+  }
+}
+
 json ShieldControl::rulesJson() const {
   const filters::ShieldRules* rules = rules_();
   json list = json::array();
   for (size_t i = 0; i < rules->rules.size(); ++i) {
     const filters::RuleHeader* header = rules->rules[i];
-    uint64_t sum[filters::kRuleCounterCount] = {};
-    uint64_t one[filters::kRuleCounterCount];
-    for (const Pipeline* p : pipelines_) {
-      if (p->shield().ruleCounters(rules->rule_hashes[i], one)) {
-        for (size_t c = 0; c < filters::kRuleCounterCount; ++c) {
-          sum[c] += one[c];
-        }
-      }
-    }
+    uint64_t sum[filters::kRuleCounterCount];
+    ruleCounterSums(*rules, i, sum);
     const std::string_view kind = kindOf(*rules, header);
     json row = {{"name", header->name},
                 {"kind", kind},
@@ -401,17 +407,22 @@ void ShieldControl::appendCounterGroups(std::vector<control::CounterGroup>& grou
   }
   groups.push_back(std::move(dropped));
 
-  const json listed = rulesJson()["rules"];
+  // One group per rule counter, one entry per rule: built straight from the counters (this
+  // runs for every stats snapshot, ten times a second with metrics on).
+  const size_t first_rule_group = groups.size();
   for (size_t c = 0; c < filters::kRuleCounterCount; ++c) {
-    const auto counter = static_cast<filters::RuleCounter>(c);
-    const std::string name(filters::ruleCounterName(counter));
-    control::CounterGroup group{"rule_" + name, "Shield rule counter: " + name + " (per rule)",
-                                "rule", control::CounterKind::Counter, {}};
-    for (const json& row : listed) {
-      group.entries.push_back(
-          {row["name"].get<std::string>(), row[ruleCounterKey(counter)].get<uint64_t>()});
+    const std::string name(filters::ruleCounterName(static_cast<filters::RuleCounter>(c)));
+    control::CounterGroup& group = groups.emplace_back(control::CounterGroup{
+        "rule_" + name, "Shield rule counter: " + name + " (per rule)", "rule",
+        control::CounterKind::Counter, {}});
+    group.entries.reserve(rules->rules.size());
+  }
+  for (size_t i = 0; i < rules->rules.size(); ++i) {
+    uint64_t sum[filters::kRuleCounterCount];
+    ruleCounterSums(*rules, i, sum);
+    for (size_t c = 0; c < filters::kRuleCounterCount; ++c) {
+      groups[first_rule_group + c].entries.push_back({rules->rules[i]->name, sum[c]});
     }
-    groups.push_back(std::move(group));
   }
 
   const uint64_t now_ms = clock_();

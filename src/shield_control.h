@@ -101,6 +101,9 @@ class ShieldControl {
   [[nodiscard]] size_t autoBanCount() const { return auto_bans_.size(); }
 
  private:
+  // ruleCounterSums sets `sum` to the counters of `rules.rules[rule]` summed over the workers.
+  void ruleCounterSums(const filters::ShieldRules& rules, size_t rule,
+                       uint64_t (&sum)[filters::kRuleCounterCount]) const;
   struct AutoBan {
     filters::Prefix prefix;
     uint64_t expires_ms = 0;

@@ -24,6 +24,7 @@
 #include "src/control/event_log.h"
 #include "src/packet.h"
 #include "src/pipeline.h"
+#include "tests/common/counting_allocator.h"
 #include "tests/filters/shield_test_messages.h"
 #include "src/shield_control.h"
 #include "src/snapshot_builder.h"
@@ -266,6 +267,30 @@ TEST(ShieldControl, RulesSumWorkers) {
   d.control_->appendCounterGroups(groups);
   EXPECT_EQ(entry("shield_bans_active", "auto"), 1);
   EXPECT_EQ(entry("shield_bans_active", "operator"), 0);
+}
+
+// The counter groups are built for every stats snapshot (ten a second with metrics on): from
+// the counters directly, a few allocations per group and at most one per entry, not a JSON
+// document of every rule per snapshot.
+TEST(ShieldControl, CounterGroupsAllocateLittle) {
+  Daemonish d;
+  EXPECT_EQ(d.send(0, "203.0.113.1:5060", 30), 20);
+  std::vector<control::CounterGroup> groups;
+  d.control_->appendCounterGroups(groups);  // warm: first-use statics, the event log
+  groups.clear();
+  groups.shrink_to_fit();
+  const uint64_t before = allocationCount();
+  d.control_->appendCounterGroups(groups);
+  const uint64_t made = allocationCount() - before;
+  size_t entries = 0;
+  for (const control::CounterGroup& g : groups) {
+    entries += g.entries.size();
+  }
+  ASSERT_GE(groups.size(), 4u);
+  // Per group: its name, help and label strings and its entry array; per entry: its key;
+  // plus the growth of `groups` itself.
+  EXPECT_LE(made, 4 * groups.size() + entries + 8)
+      << groups.size() << " groups, " << entries << " entries";
 }
 
 // A worker's automatic ban reaches `bans` and the event log at the next tick; removing it
