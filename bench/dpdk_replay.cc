@@ -40,6 +40,7 @@
 #include <thread>
 
 #include "bench/call_mix.h"
+#include "bench/call_renumber.h"
 #include "src/io/uring/uring_backend.h"
 #include "src/net/checksum_kernel.h"
 #include "tests/dpdk/dpdk_test_util.h"
@@ -98,6 +99,7 @@ struct RunResult {
   uint64_t pool_empty = 0;
   uint64_t ring_full = 0;
   bool feed_pinned = false;
+  uint64_t bad_checksums = 0;  // frames the worker dropped for a wrong checksum (must be 0)
 };
 
 // Feed says how frames reach the worker. Shared: the same prebuilt mbufs with a reference
@@ -107,6 +109,13 @@ struct RunResult {
 // forwarding goes in place. Thread: as Fresh, but done by a second thread on another CPU; the
 // worker's core only polls.
 enum class Feed { Shared, Fresh, Thread };
+
+// The first Call-ID number of the new-call runs: past the prebuilt INVITEs' 0..2047.
+constexpr uint64_t kFirstNewCall = 10'000'000;
+
+// The daemon's default affinity table (lb::AffinityConfig): 2^20 entries, 8 MB, for the
+// new-call runs, where each INVITE inserts an entry.
+constexpr uint32_t kDaemonAffinityEntries = 1u << 20;
 
 // The call mix's client (see runDpdk).
 constexpr const char* kMixClient = "198.18.1.2:5070";
@@ -137,7 +146,8 @@ uint64_t threadCpuNs() {
 // `ring`, 32 at a time, until `stop` is set or `deadline_ns` passes (it always stops by
 // itself). The ring is single-producer: this thread is its only producer while it runs.
 void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_ring* ring,
-                const std::atomic<bool>& stop, uint64_t deadline_ns, int cpu, FeedCounts& out) {
+                const std::atomic<bool>& stop, uint64_t deadline_ns, int cpu,
+                const bench::CallNumberAt* renumber, FeedCounts& out) {
   if (cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -164,8 +174,11 @@ void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_rin
       for (unsigned i = 0; i < kBurst; ++i) {
         const rte_mbuf* source = frames[next];
         next = next + 1 == frames.size() ? 0 : next + 1;
-        std::memcpy(rte_pktmbuf_append(batch[i], source->data_len),
-                    rte_pktmbuf_mtod(source, const void*), source->data_len);
+        auto* copy = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(batch[i], source->data_len));
+        std::memcpy(copy, rte_pktmbuf_mtod(source, const void*), source->data_len);
+        if (renumber != nullptr) {
+          bench::renumberFrame(copy, *renumber, kFirstNewCall + out.fed + i);
+        }
       }
       const unsigned queued =
           rte_ring_enqueue_burst(ring, reinterpret_cast<void**>(batch), kBurst, nullptr);
@@ -185,12 +198,14 @@ void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_rin
   }
 }
 
+// runDpdk times one configuration. `new_calls` (feed thread only): each INVITE copy gets a new
+// Call-ID number (bench/call_renumber.h) and the affinity table the daemon's default size.
 RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, Feed feed,
-                  bool in_place) {
+                  bool in_place, bool new_calls = false) {
   const net::Endpoint listen = ep("198.18.0.1:5060");
   const std::vector<std::string> backends = {"198.18.1.31:5060", "198.18.1.32:5060"};
   RingPort ring("bench");
-  World world(backends, {listen});
+  World world(backends, {listen}, new_calls ? kDaemonAffinityEntries : 1u << 12);
   io::DpdkBackendConfig config;
   // A fresh net_null per run: the backend probes it and removes it again at stop.
   static int run = 0;
@@ -248,8 +263,20 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
     const uint64_t warmup_ns = 200'000'000;
     const uint64_t interval_ns = static_cast<uint64_t>(seconds * 1e9);
     const uint64_t feed_deadline = nowNs() + warmup_ns + interval_ns + 1'000'000'000;
+    bench::CallNumberAt number_at;
+    if (new_calls) {
+      // Every prebuilt frame has the same layout: Ethernet, IPv4 without options, UDP.
+      const rte_mbuf* first = frames.front();
+      const std::string_view bytes(rte_pktmbuf_mtod(first, const char*), first->data_len);
+      number_at = bench::findCallNumber(bytes, 14 + 20);
+      if (!number_at.found) {
+        std::fprintf(stderr, "dpdk_replay: no Call-ID number to renumber\n");
+        return {};
+      }
+    }
     std::thread feeder(feedFrames, std::cref(frames), ring.pool(), ring.rxRing(),
-                       std::cref(stop), feed_deadline, g_feed_cpu, std::ref(counts));
+                       std::cref(stop), feed_deadline, g_feed_cpu,
+                       new_calls ? &number_at : nullptr, std::ref(counts));
     now = nowNs();
     const uint64_t warm_until = now + warmup_ns;
     while (now < warm_until) {
@@ -358,6 +385,7 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
   result.forwarded = backend.counters().get(io::DpdkCounter::TxDatagrams);
   backend.stop();
   const io::DpdkCounterValues values = backend.counters();
+  result.bad_checksums = values.values[static_cast<size_t>(io::DpdkCounter::BadChecksum)];
   std::printf("  dpdk counters:");
   for (size_t c = 0; c < io::kDpdkCounterCount; ++c) {
     if (values.values[c] != 0) {
@@ -462,16 +490,31 @@ RunResult runUring(double seconds, const std::vector<std::string>& messages) {
 }
 
 // The pipeline alone on the same messages (no I/O): the floor both backends build on.
-RunResult runPipeline(double seconds, const std::vector<bench::Offered>& messages) {
-  World world({"198.18.1.31:5060", "198.18.1.32:5060"}, {ep("198.18.0.1:5060")});
+// `new_calls`: before each burst, its INVITEs get new Call-ID numbers (inside the timed loop,
+// a few instructions each) and the affinity table is the daemon's default size.
+RunResult runPipeline(double seconds, const std::vector<bench::Offered>& messages,
+                      bool new_calls = false) {
+  World world({"198.18.1.31:5060", "198.18.1.32:5060"}, {ep("198.18.0.1:5060")},
+              new_calls ? kDaemonAffinityEntries : 1u << 12);
   auto pipeline = world.pipeline();
   TxBatch tx(64);
+  std::vector<std::string> buffers;  // writable copies, for new_calls
+  std::vector<bench::CallNumberAt> numbers;
   std::vector<RxPacket> packets(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
-    packets[i].data = reinterpret_cast<const uint8_t*>(messages[i].payload.data());
-    packets[i].length = static_cast<uint32_t>(messages[i].payload.size());
+    buffers.push_back(messages[i].payload);
+    numbers.push_back(bench::findCallNumber(buffers.back()));
+    if (new_calls && !numbers.back().found) {
+      std::fprintf(stderr, "dpdk_replay: no Call-ID number to renumber\n");
+      return {};
+    }
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    packets[i].data = reinterpret_cast<const uint8_t*>(buffers[i].data());
+    packets[i].length = static_cast<uint32_t>(buffers[i].size());
     packets[i].source = messages[i].source;
   }
+  uint64_t call = kFirstNewCall;
   uint64_t count = 0;
   size_t next = 0;
   const uint64_t start = nowNs();
@@ -480,6 +523,12 @@ RunResult runPipeline(double seconds, const std::vector<bench::Offered>& message
   while (now < deadline) {
     for (int round = 0; round < 64; ++round) {
       const size_t n = std::min<size_t>(32, packets.size() - next);
+      if (new_calls) {
+        for (size_t i = next; i < next + n; ++i) {
+          bench::writeCallNumber(reinterpret_cast<uint8_t*>(buffers[i].data()), numbers[i],
+                                 call++);
+        }
+      }
       pipeline->processBurst(std::span<const RxPacket>(packets.data() + next, n), tx, now);
       tx.clear();
       count += n;
@@ -491,6 +540,32 @@ RunResult runPipeline(double seconds, const std::vector<bench::Offered>& message
   result.packets = count;
   result.mpps = static_cast<double>(count) / (static_cast<double>(now - start) / 1e9) / 1e6;
   return result;
+}
+
+// renumberingChecks: renumberFrame's checksum equals one computed from scratch for the same
+// new bytes, with the digits at an even and at an odd offset of the UDP segment.
+bool renumberingChecks(const std::string& invite) {
+  const net::Endpoint from = ep("198.18.0.2:5070");
+  const net::Endpoint to = ep("198.18.0.1:5060");
+  for (const std::string& payload : {invite, "x" + invite}) {
+    Bytes frame = ipUdp(from, to, payload);
+    const std::string_view bytes(reinterpret_cast<const char*>(frame.data()), frame.size());
+    const bench::CallNumberAt at = bench::findCallNumber(bytes, 20);
+    if (!at.found) {
+      return false;
+    }
+    for (uint64_t number : {uint64_t{kFirstNewCall}, uint64_t{99'999'999}, uint64_t{12'345'670}}) {
+      bench::renumberFrame(frame.data(), at, number);
+      std::string renumbered = payload;
+      bench::writeCallNumber(reinterpret_cast<uint8_t*>(renumbered.data()),
+                             bench::findCallNumber(renumbered), number);
+      const Bytes expected = ipUdp(from, to, renumbered);
+      if (frame != expected) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 // pickFeedCpu returns a CPU in `allowed` other than the one this thread runs on, or -1.
@@ -525,6 +600,10 @@ int main(int argc, char** argv) {
   }
   g_feed_cpu = pickFeedCpu(allowed);
   const std::vector<std::string> invite_texts = invites(2048);
+  if (!renumberingChecks(invite_texts.front())) {
+    std::fprintf(stderr, "dpdk_replay: renumbered frames do not match frames built anew\n");
+    return 1;
+  }
   const std::vector<bench::Offered> messages = bench::fromClient(invite_texts, ep("198.18.0.2:5070"));
   std::printf("INVITE of %zu bytes, %zu distinct Call-IDs, burst 32, %.1f s per run, "
               "checksum kernel %s, worker CPU %d, feed thread CPU %d\n",
@@ -567,6 +646,20 @@ int main(int argc, char** argv) {
     }
     std::printf("feed thread / same-core feed (in place) %.2fx\n",
                 thread_in_place.mpps / std::max(dpdk.mpps, 1e-9));
+  }
+  // Every INVITE a new call, the affinity table the daemon's default size (2^20 entries): the
+  // rows above replay 2,048 calls that a 4,096-entry table keeps, so their dispatch always
+  // finds the call; a live trunk's INVITEs never do.
+  const RunResult pipeline_new = runPipeline(seconds, messages, true);
+  std::printf("pipeline only, a new call per INVITE %6.3f Mpps\n", pipeline_new.mpps);
+  if (g_feed_cpu >= 0) {
+    const RunResult thread_new = runDpdk(seconds, messages, Feed::Thread, true, true);
+    printFeedThread("dpdk in place, feed thread, a new call per INVITE", thread_new);
+    if (thread_new.bad_checksums != 0) {
+      std::printf("ERROR: the worker dropped %llu renumbered frames for their checksum\n",
+                  static_cast<unsigned long long>(thread_new.bad_checksums));
+      return 1;
+    }
   }
   const RunResult uring = runUring(seconds, invite_texts);
   std::printf("io_uring loopback, 1 worker     %6.3f Mpps (%llu forwarded)\n", uring.mpps,

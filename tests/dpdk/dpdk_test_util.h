@@ -61,9 +61,10 @@ struct World {
   lb::SnapshotPublisher<RuntimeSnapshot> publisher{8};
   std::unique_ptr<lb::AffinityTable> affinity;
 
-  World(const std::vector<std::string>& backends, const std::vector<net::Endpoint>& listen) {
+  World(const std::vector<std::string>& backends, const std::vector<net::Endpoint>& listen,
+        uint32_t affinity_entries = 1u << 12) {
     lb::AffinityConfig config;
-    config.capacity = 1u << 12;
+    config.capacity = affinity_entries;
     affinity = std::move(lb::AffinityTable::create(config).value());
     lb::BackendPool pool;
     auto snapshot = std::make_unique<RuntimeSnapshot>();
