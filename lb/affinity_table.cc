@@ -77,32 +77,68 @@ bool AffinityTable::expired(uint64_t word, uint32_t now_tick) const {
   return ageOf(word, now_tick) > timeout_ticks_;
 }
 
-std::optional<uint16_t> AffinityTable::lookup(uint64_t key_hash, uint64_t now_ms) {
+std::optional<uint16_t> AffinityTable::lookup(uint64_t key_hash, uint64_t now_ms,
+                                              AffinityProbe* probe) {
   Bucket& bucket = buckets_[key_hash & bucket_mask_];
   const uint64_t fp = fingerprintOf(key_hash);
   const uint32_t now_tick = tickOf(now_ms);
-  for (auto& slot : bucket.slots) {
+  // For the probe, the slot insert() would choose: the key's first (expired) entry, else the
+  // first empty or expired slot, else the least recently seen one.
+  int match = -1;
+  int free_slot = -1;
+  int oldest = 0;
+  uint32_t oldest_age = 0;
+  uint64_t seen[kAffinityBucketSlots];
+  for (uint32_t i = 0; i < kAffinityBucketSlots; ++i) {
+    std::atomic<uint64_t>& slot = bucket.slots[i];
     uint64_t w = slot.load(kRelaxed);
-    if (w == 0 || wordFingerprint(w) != fp || expired(w, now_tick)) {
-      continue;
+    seen[i] = w;
+    const uint32_t age = w == 0 ? 0 : ageOf(w, now_tick);
+    const bool dead = w == 0 || age > timeout_ticks_;
+    if (w != 0 && wordFingerprint(w) == fp) {
+      if (!dead) {
+        const uint16_t backend = wordBackend(w);
+        if (wordTick(w) != now_tick) {
+          // One attempt: if another thread changed the word meanwhile, it refreshed or
+          // replaced it, and either way the answer read above was valid when read. (A failed
+          // CAS overwrites `w`, hence `backend` is taken first.)
+          slot.compare_exchange_strong(w, pack(fp, backend, now_tick), kRelaxed);
+        }
+        return backend;
+      }
+      match = match < 0 ? static_cast<int>(i) : match;
     }
-    const uint16_t backend = wordBackend(w);
-    if (wordTick(w) != now_tick) {
-      // One attempt: if another thread changed the word meanwhile, it refreshed or replaced
-      // it, and either way the answer read above was valid when read. (A failed CAS
-      // overwrites `w`, hence `backend` is taken first.)
-      slot.compare_exchange_strong(w, pack(fp, backend, now_tick), kRelaxed);
+    if (free_slot < 0 && dead) {
+      free_slot = static_cast<int>(i);
     }
-    return backend;
+    if (age > oldest_age) {
+      oldest = static_cast<int>(i);
+      oldest_age = age;
+    }
+  }
+  if (probe != nullptr) {
+    probe->slot = match >= 0 ? match : (free_slot >= 0 ? free_slot : oldest);
+    probe->seen = seen[probe->slot];
+    probe->outcome = match >= 0       ? AffinityInsert::Updated
+                     : free_slot >= 0 ? AffinityInsert::Inserted
+                                      : AffinityInsert::EvictedLive;
   }
   return std::nullopt;
 }
 
-AffinityInsert AffinityTable::insert(uint64_t key_hash, uint16_t backend, uint64_t now_ms) {
+AffinityInsert AffinityTable::insert(uint64_t key_hash, uint16_t backend, uint64_t now_ms,
+                                     const AffinityProbe* probe) {
   Bucket& bucket = buckets_[key_hash & bucket_mask_];
   const uint64_t fp = fingerprintOf(key_hash);
   const uint32_t now_tick = tickOf(now_ms);
   const uint64_t desired = pack(fp, backend, now_tick);
+  if (probe != nullptr && probe->slot >= 0) {
+    uint64_t expected = probe->seen;
+    if (bucket.slots[static_cast<size_t>(probe->slot)].compare_exchange_strong(expected, desired,
+                                                                             kRelaxed)) {
+      return probe->outcome;
+    }
+  }
   for (int attempt = 0; attempt < kInsertAttempts; ++attempt) {
     int match = -1;
     int free_slot = -1;

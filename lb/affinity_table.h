@@ -57,6 +57,15 @@ enum class AffinityInsert : uint8_t {
 // and 0 means empty. A key is therefore identified by log2(buckets) + 24 bits (41 bits with the
 // default 2^17 buckets); a foreign key matches with probability about 8 / 2^24 per lookup, and
 // then merely gets a live backend another call uses, which is harmless for load balancing.
+// AffinityProbe is what a lookup saw in the key's bucket, for an insert of the same key that
+// follows it (the dispatcher's miss path): the slot the insert would take and the word it held,
+// so the insert is one CAS instead of a second scan of the bucket.
+struct AffinityProbe {
+  uint64_t seen = 0;  // the word the slot held
+  int slot = -1;      // -1: nothing probed
+  AffinityInsert outcome = AffinityInsert::Inserted;
+};
+
 // Because each word carries the whole entry, every update is a single-word CAS: no locks, no
 // torn entries, and no allocation after construction.
 //
@@ -77,13 +86,18 @@ class AffinityTable {
   // lookup returns the backend of `key_hash` if a live entry exists, and refreshes its
   // last-seen time to `now_ms` (one CAS, only when the tick changed). Returns nullopt when the
   // key is absent or expired. Lock-free, allocation-free, one cache line.
-  [[nodiscard]] std::optional<uint16_t> lookup(uint64_t key_hash, uint64_t now_ms);
+  // With `probe`, a miss also records where insert() would put the key (see AffinityProbe).
+  [[nodiscard]] std::optional<uint16_t> lookup(uint64_t key_hash, uint64_t now_ms,
+                                               AffinityProbe* probe = nullptr);
 
   // insert maps `key_hash` to `backend` as seen at `now_ms`: it updates the key's entry if
   // present, else takes an empty or expired slot, else evicts the least recently seen entry of
   // the bucket. Returns what happened (see AffinityInsert). Lock-free, bounded retries,
   // allocation-free.
-  AffinityInsert insert(uint64_t key_hash, uint16_t backend, uint64_t now_ms);
+  // With the `probe` of a lookup that missed, it first tries one CAS at the probed slot, and
+  // scans the bucket as above only if another thread changed that slot since.
+  AffinityInsert insert(uint64_t key_hash, uint16_t backend, uint64_t now_ms,
+                        const AffinityProbe* probe = nullptr);
 
   // erase removes the key's entries. Returns whether one was removed. Lock-free.
   bool erase(uint64_t key_hash);

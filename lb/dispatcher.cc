@@ -58,8 +58,9 @@ uint16_t Dispatcher::pick(uint64_t key_hash, uint64_t now_ms) {
     return kNoBackend;
   }
   bool remap = false;
+  AffinityProbe probe;  // where the insert below goes, seen by the lookup
   if (affinity_ != nullptr) {
-    const std::optional<uint16_t> affine = affinity_->lookup(key_hash, now_ms);
+    const std::optional<uint16_t> affine = affinity_->lookup(key_hash, now_ms, &probe);
     if (affine.has_value()) {
       if (snapshot_->alive(*affine)) {
         count(DispatchCounter::AffinityHit);
@@ -81,7 +82,7 @@ uint16_t Dispatcher::pick(uint64_t key_hash, uint64_t now_ms) {
     count(DispatchCounter::AffinitySkippedFlood);
     return backend;
   }
-  const AffinityInsert r = affinity_->insert(key_hash, backend, now_ms);
+  const AffinityInsert r = affinity_->insert(key_hash, backend, now_ms, &probe);
   if (r == AffinityInsert::EvictedLive) {
     count(DispatchCounter::AffinityEvicted);
   }

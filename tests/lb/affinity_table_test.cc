@@ -120,6 +120,56 @@ TEST(AffinityTable, FullBucketEvictsOldest) {
   EXPECT_EQ(t->countLive(much_later), 2u);
 }
 
+// A lookup that misses records where insert() would go (AffinityProbe); inserting through the
+// probe must leave the table exactly as a plain insert would. One bucket, keys and times
+// random, so matches, expired entries, free slots and evictions all occur.
+TEST(AffinityTable, ProbedInsertMatchesPlainInsert) {
+  auto probed = makeTable(kAffinityBucketSlots, 10'000);
+  auto plain = makeTable(kAffinityBucketSlots, 10'000);
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  uint64_t now = 1000;
+  int inserts = 0;
+  for (int step = 0; step < 20'000; ++step) {
+    now += next() % 64 == 0 ? 12'000 : next() % 600;  // now and then everything expires
+    const uint64_t key = keyInBucket(0, next() % 14);
+    const auto backend = static_cast<uint16_t>(next() % 5);
+    AffinityProbe probe;
+    const std::optional<uint16_t> a = probed->lookup(key, now, &probe);
+    const std::optional<uint16_t> b = plain->lookup(key, now);
+    ASSERT_EQ(a, b) << "step " << step;
+    if (!a.has_value()) {
+      ASSERT_GE(probe.slot, 0);
+      ASSERT_EQ(probed->insert(key, backend, now, &probe), plain->insert(key, backend, now))
+          << "step " << step;
+      ++inserts;
+    }
+    ASSERT_EQ(probed->countLive(now), plain->countLive(now)) << "step " << step;
+  }
+  EXPECT_GT(inserts, 1000);
+  for (uint64_t n = 0; n < 14; ++n) {
+    EXPECT_EQ(probed->lookup(keyInBucket(0, n), now), plain->lookup(keyInBucket(0, n), now));
+  }
+}
+
+// A probe made stale by another insert into its slot falls back to the full insert: both keys
+// stay.
+TEST(AffinityTable, StaleProbeFallsBack) {
+  auto t = makeTable(kAffinityBucketSlots);
+  AffinityProbe probe;
+  EXPECT_EQ(t->lookup(keyInBucket(0, 1), 1000, &probe), std::nullopt);
+  EXPECT_EQ(probe.slot, 0);
+  EXPECT_EQ(t->insert(keyInBucket(0, 2), 7, 1000), AffinityInsert::Inserted);  // takes slot 0
+  EXPECT_EQ(t->insert(keyInBucket(0, 1), 3, 1000, &probe), AffinityInsert::Inserted);
+  EXPECT_EQ(t->lookup(keyInBucket(0, 1), 1000), 3);
+  EXPECT_EQ(t->lookup(keyInBucket(0, 2), 1000), 7);
+}
+
 TEST(AffinityTable, EraseAndEraseBackendAndSweep) {
   auto t = makeTable();
   for (uint64_t i = 0; i < 300; ++i) {
