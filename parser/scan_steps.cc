@@ -72,7 +72,10 @@ ScanError parseRequestLine(const char* p, uint32_t begin, uint32_t eol, uint32_t
   }
   out.kind = MessageKind::Request;
   out.method_token = {begin, i - begin};
-  out.method = classifyMethod(out.method_token.view(p));
+  // The line's CRLF follows `eol`: 16 bytes from `begin` are readable on any request line of
+  // 14 bytes or more (nearly all; "OPTIONS sip:a SIP/2.0" has 21).
+  out.method = eol + 2 - begin >= 16 ? detail::classifyMethodPadded(p + begin, i - begin)
+                                     : classifyMethod(out.method_token.view(p));
   uint32_t uri_begin = ++i;
   i = findBlank(p, i, eol);
   if (i == uri_begin || i >= eol || p[i] != ' ') {
@@ -182,34 +185,67 @@ bool sameValue(const char* p, const HeaderField& a, const HeaderField& b) {
          std::memcmp(p + a.value.offset, p + b.value.offset, a.value.length) == 0;
 }
 
+namespace {
+
+ScanResult invalidScan(ScanError error, uint32_t at) {
+  return ScanResult{ScanStatus::Invalid, error, at, 0};
+}
+
+// finishBody is finishMessage once the Content-Length value (`value`) read as `length`.
+inline ScanResult finishBody(uint32_t size, uint64_t length, Span value, SipMessage& out,
+                             const ScanLimits& limits) {
+  if (out.body_offset - out.message_offset + length > limits.max_message_bytes) {
+    return invalidScan(ScanError::MessageTooLarge, value.offset);
+  }
+  out.content_length = static_cast<int64_t>(length);
+  if (length > size - out.body_offset) {
+    return {ScanStatus::Incomplete, ScanError::BodyTruncated, size, 0};
+  }
+  out.body_length = static_cast<uint32_t>(length);
+  return {ScanStatus::Complete, ScanError::None, 0, out.body_offset + out.body_length};
+}
+
+// finishWithLength is finishMessage for a Content-Length value of no or more than 9 digits.
+// Out of line (and tail-called): the common path then saves no registers.
+[[gnu::noinline]] ScanResult finishWithLength(const char* p, uint32_t size, Span value,
+                                              SipMessage& out, const ScanLimits& limits) {
+  uint64_t length = 0;
+  if (!parseLength(p, size, value, length)) {
+    return invalidScan(ScanError::BadContentLength, value.offset);
+  }
+  return finishBody(size, length, value, out, limits);
+}
+
+}  // namespace
+
 ScanResult finishMessage(const char* p, uint32_t size, uint32_t headers_end, SipMessage& out,
                          const ScanLimits& limits) {
-  auto invalid = [](ScanError error, uint32_t at) {
-    return ScanResult{ScanStatus::Invalid, error, at, 0};
-  };
   out.headers_end = headers_end;
   out.body_offset = headers_end + 2;
-  uint32_t available = size - out.body_offset;
-  if (const HeaderField* cl = out.first(HeaderId::ContentLength)) {
-    uint64_t length = 0;
-    if (!parseLength(p, size, cl->value, length)) {
-      return invalid(ScanError::BadContentLength, cl->value.offset);
+  const int16_t cl_index = out.first_index[static_cast<int>(HeaderId::ContentLength)];
+  if (cl_index < 0) {
+    if (limits.framing == Framing::Stream) {
+      return invalidScan(ScanError::MissingContentLength, out.headers_end);
     }
-    if (out.body_offset - out.message_offset + length > limits.max_message_bytes) {
-      return invalid(ScanError::MessageTooLarge, cl->value.offset);
-    }
-    out.content_length = static_cast<int64_t>(length);
-    if (length > available) {
-      return {ScanStatus::Incomplete, ScanError::BodyTruncated, size, 0};
-    }
-    out.body_length = static_cast<uint32_t>(length);
-  } else if (limits.framing == Framing::Stream) {
-    return invalid(ScanError::MissingContentLength, out.headers_end);
-  } else {
     // RFC 3261 §18.3: on a datagram transport the body runs to the end of the datagram.
-    out.body_length = available;
+    out.body_length = size - out.body_offset;
+    return {ScanStatus::Complete, ScanError::None, 0, out.body_offset + out.body_length};
   }
-  return {ScanStatus::Complete, ScanError::None, 0, out.body_offset + out.body_length};
+  const Span value = out.headers[cl_index].value;
+  // The usual 1 to 9 digits (never above the bound) inline; the rest out of line.
+  if (__builtin_expect(value.length - 1 < 9, 1)) {
+    uint64_t length = 0;
+    for (uint32_t k = 0; k < value.length; ++k) {
+      const auto digit =
+          static_cast<uint32_t>(static_cast<unsigned char>(p[value.offset + k])) - '0';
+      if (digit > 9) {
+        return invalidScan(ScanError::BadContentLength, value.offset);
+      }
+      length = length * 10 + digit;
+    }
+    return finishBody(size, length, value, out, limits);
+  }
+  return finishWithLength(p, size, value, out, limits);
 }
 
 }  // namespace sipshield::parser::detail

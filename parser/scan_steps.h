@@ -24,8 +24,9 @@ inline void resetScanFields(SipMessage& out) {
 }
 
 // parseStartLine parses the line [begin, eol) whose leading token (method or "SIP/2.0") ends
-// at `token_end` into `out` (kind, method or status, Request-URI or reason). Returns None, or
-// the error with `at` set to the faulty byte.
+// at `token_end` into `out` (kind, method or status, Request-URI or reason). The line's CRLF
+// at `eol` must be readable (both walks check it first). Returns None, or the error with `at`
+// set to the faulty byte.
 ScanError parseStartLine(const char* p, uint32_t begin, uint32_t eol, uint32_t token_end,
                          SipMessage& out, uint32_t& at);
 

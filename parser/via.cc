@@ -52,10 +52,14 @@ struct Sse2Steps {
   }
 };
 
+}  // namespace
+
+namespace detail {
+
 // g_via_avx2: the CPU can run the AVX2 steps (read once at start; a parseViaParm from another
 // file's static initialiser that runs before this sees false and takes the SSE2 steps, which
 // give the same result).
-const bool g_via_avx2 = detail::viaAvx2Usable();
+extern const bool g_via_avx2 = viaAvx2Usable();
 
 // parseViaParmSse2 is parseViaParm with the SSE2 classification.
 [[gnu::noinline]] bool parseViaParmSse2(ByteView buffer, uint32_t begin, uint32_t end,
@@ -63,17 +67,17 @@ const bool g_via_avx2 = detail::viaAvx2Usable();
   return parseViaParmFast<Sse2Steps>(buffer, begin, end, entry, stop);
 }
 
-}  // namespace
+}  // namespace detail
 
 // via-parm = sent-protocol LWS sent-by *( SEMI via-params )   (RFC 3261 §25.1)
 // The classification follows the scanner's kernel (chosen once at start, scan_kernel.h): AVX2
 // steps (parser/via_avx2.cc) with the AVX2 kernel, SSE2 steps otherwise. A tail call either way.
 bool parseViaParm(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
                   uint32_t* stop) {
-  if (detail::g_classify_block == &classifyBlockAvx2 && g_via_avx2) {
+  if (detail::viaParmAvx2Active()) {
     return detail::parseViaParmAvx2(buffer, begin, end, entry, stop);
   }
-  return parseViaParmSse2(buffer, begin, end, entry, stop);
+  return detail::parseViaParmSse2(buffer, begin, end, entry, stop);
 }
 
 namespace detail {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "parser/scan_kernel.h"
 #include "parser/sip_message.h"
 
 namespace sipshield::parser {
@@ -61,6 +62,27 @@ namespace detail {
 // Same contract as parseViaParm.
 bool parseViaParmGeneral(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
                          uint32_t* stop);
+
+// The two instantiations of parseViaParm's fast path, which it picks between per call
+// (viaParmAvx2Active; scanAndValidate picks once per message and inlines the AVX2 one, see
+// parser/validate_avx2.cc); same contract as parseViaParm:
+//  - parseViaParmAvx2 (parser/via_avx2.cc) classifies the host runs in AVX2 steps. Call it
+//    only when viaAvx2Usable().
+//  - parseViaParmSse2 (parser/via.cc) classifies them in SSE2 steps (x86-64's baseline).
+bool parseViaParmAvx2(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
+                      uint32_t* stop);
+bool parseViaParmSse2(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
+                      uint32_t* stop);
+// viaAvx2Usable: the CPU has AVX2, BMI1 and BMI2 (checked once; thread-safe).
+bool viaAvx2Usable();
+// g_via_avx2 is viaAvx2Usable(), read once at start (false until then: a caller from another
+// file's static initialiser takes the SSE2 steps, which give the same result).
+extern const bool g_via_avx2;
+// viaParmAvx2Active says which one parseViaParm runs: the AVX2 steps with the scanner's AVX2
+// kernel (chosen at start, scan_kernel.h) on a CPU that has them, the SSE2 steps otherwise.
+inline bool viaParmAvx2Active() {
+  return g_classify_block == &classifyBlockAvx2 && g_via_avx2;
+}
 }  // namespace detail
 
 }  // namespace sipshield::parser

@@ -452,13 +452,4 @@ template <typename Classifier>
 
 }  // namespace
 
-namespace detail {
-// parseViaParmAvx2 (parser/via_avx2.cc) is parseViaParm with the host runs classified in AVX2
-// steps. Call it only when viaAvx2Usable().
-bool parseViaParmAvx2(ByteView buffer, uint32_t begin, uint32_t end, ViaEntry& entry,
-                      uint32_t* stop);
-// viaAvx2Usable: the CPU has AVX2, BMI1 and BMI2 (checked once; thread-safe).
-bool viaAvx2Usable();
-}  // namespace detail
-
 }  // namespace sipshield::parser
