@@ -18,6 +18,16 @@ inline std::string messagePath(const std::string& name) {
   return std::string(SIPSHIELD_TEST_DATA_DIR) + "/messages/" + name;
 }
 
+// kCorpusNames are the realistic corpus's 18 messages (bench/corpus), in order.
+inline constexpr const char* kCorpusNames[] = {
+    "01_invite_sdp.sip",       "02_100_trying.sip",      "03_180_ringing.sip",
+    "04_200_ok_invite_sdp.sip", "05_ack.sip",             "06_bye.sip",
+    "07_200_ok_bye.sip",       "08_register_initial.sip", "09_401_unauthorized.sip",
+    "10_register_digest.sip",  "11_200_ok_register.sip", "12_options_keepalive.sip",
+    "13_cancel.sip",           "14_compact_message.sip", "15_folded_subscribe.sip",
+    "16_486_multivia_line.sip", "17_scanner_options.sip", "18_notify_mwi.sip",
+};
+
 inline std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream data;

@@ -314,16 +314,8 @@ void expectSameValidate(const std::string& s) {
 // validate() on every corpus message and on random mutations of their header blocks gives
 // the reference's verdict, offset and summary.
 TEST(ValidateFastPath, MatchesReferenceOnCorpusMutations) {
-  const char* names[] = {
-      "01_invite_sdp.sip",       "02_100_trying.sip",      "03_180_ringing.sip",
-      "04_200_ok_invite_sdp.sip", "05_ack.sip",             "06_bye.sip",
-      "07_200_ok_bye.sip",       "08_register_initial.sip", "09_401_unauthorized.sip",
-      "10_register_digest.sip",  "11_200_ok_register.sip", "12_options_keepalive.sip",
-      "13_cancel.sip",           "14_compact_message.sip", "15_folded_subscribe.sip",
-      "16_486_multivia_line.sip", "17_scanner_options.sip", "18_notify_mwi.sip",
-  };
   std::vector<std::string> seeds;
-  for (const char* name : names) {
+  for (const char* name : testing::kCorpusNames) {
     seeds.push_back(testing::readFile(testing::corpusPath(name)));
     ASSERT_FALSE(seeds.back().empty()) << name;
   }

@@ -24,6 +24,7 @@
 #include "parser/validate.h"
 #include "parser/via.h"
 #include "tests/parser/test_util.h"
+#include "tests/parser/via_compare.h"
 
 namespace sipshield::parser {
 namespace {
@@ -234,22 +235,6 @@ void prefill(SipSummary& s) {
   s.max_forwards = 12345;
 }
 
-void expectSameViaEntry(const ViaEntry& a, const ViaEntry& b, const std::string& s) {
-  EXPECT_TRUE(same(a.whole, b.whole)) << s;
-  EXPECT_TRUE(same(a.protocol, b.protocol)) << s;
-  EXPECT_TRUE(same(a.transport, b.transport)) << s;
-  EXPECT_TRUE(same(a.host, b.host)) << s;
-  EXPECT_EQ(a.port, b.port) << s;
-  EXPECT_TRUE(same(a.branch, b.branch)) << s;
-  EXPECT_TRUE(same(a.received, b.received)) << s;
-  EXPECT_TRUE(same(a.maddr, b.maddr)) << s;
-  EXPECT_TRUE(same(a.ttl, b.ttl)) << s;
-  EXPECT_EQ(a.has_rport, b.has_rport) << s;
-  EXPECT_EQ(a.rport, b.rport) << s;
-  EXPECT_TRUE(same(a.rport_param, b.rport_param)) << s;
-  EXPECT_TRUE(same(a.params, b.params)) << s;
-}
-
 void expectSameSummary(const SipSummary& a, const SipSummary& b, const std::string& s) {
   EXPECT_TRUE(same(a.call_id, b.call_id)) << s;
   EXPECT_EQ(a.cseq.number, b.cseq.number) << s;
@@ -311,15 +296,6 @@ void expectSameAsHead(const std::string& s) {
   EXPECT_EQ(fused.message.body_offset, parsed.message.body_offset) << s;
   EXPECT_EQ(fused.message.body_length, parsed.message.body_length) << s;
 }
-
-const char* kCorpus[] = {
-    "01_invite_sdp.sip",       "02_100_trying.sip",      "03_180_ringing.sip",
-    "04_200_ok_invite_sdp.sip", "05_ack.sip",             "06_bye.sip",
-    "07_200_ok_bye.sip",       "08_register_initial.sip", "09_401_unauthorized.sip",
-    "10_register_digest.sip",  "11_200_ok_register.sip", "12_options_keepalive.sip",
-    "13_cancel.sip",           "14_compact_message.sip", "15_folded_subscribe.sip",
-    "16_486_multivia_line.sip", "17_scanner_options.sip", "18_notify_mwi.sip",
-};
 
 // A request with the given Via lines, Call-ID, From, To and extra header lines.
 std::string request(const std::vector<std::string>& vias, const std::string& call_id,
@@ -431,7 +407,7 @@ std::vector<std::string> shapedMessages() {
 // under every scan kernel the CPU has.
 TEST(ValidateInline, MatchesHeadValidateUnderEveryKernel) {
   std::vector<std::string> seeds;
-  for (const char* name : kCorpus) {
+  for (const char* name : testing::kCorpusNames) {
     seeds.push_back(testing::readFile(testing::corpusPath(name)));
     ASSERT_FALSE(seeds.back().empty()) << name;
   }

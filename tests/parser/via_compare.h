@@ -14,6 +14,24 @@
 
 namespace sipshield::parser {
 
+// expectSameViaEntry: every field of two parsed via-parms is equal (`context` names the input).
+inline void expectSameViaEntry(const ViaEntry& a, const ViaEntry& b, const std::string& context) {
+  auto same = [](Span x, Span y) { return x.offset == y.offset && x.length == y.length; };
+  EXPECT_TRUE(same(a.whole, b.whole)) << context;
+  EXPECT_TRUE(same(a.protocol, b.protocol)) << context;
+  EXPECT_TRUE(same(a.transport, b.transport)) << context;
+  EXPECT_TRUE(same(a.host, b.host)) << context;
+  EXPECT_EQ(a.port, b.port) << context;
+  EXPECT_TRUE(same(a.branch, b.branch)) << context;
+  EXPECT_TRUE(same(a.received, b.received)) << context;
+  EXPECT_TRUE(same(a.maddr, b.maddr)) << context;
+  EXPECT_TRUE(same(a.ttl, b.ttl)) << context;
+  EXPECT_EQ(a.has_rport, b.has_rport) << context;
+  EXPECT_EQ(a.rport, b.rport) << context;
+  EXPECT_TRUE(same(a.rport_param, b.rport_param)) << context;
+  EXPECT_TRUE(same(a.params, b.params)) << context;
+}
+
 inline void expectSameVia(const std::string& s, uint32_t begin, uint32_t end) {
   std::vector<char> bytes(s.begin(), s.end());  // exact size for ASan
   ByteView buffer(bytes.data(), bytes.size());
@@ -28,20 +46,7 @@ inline void expectSameVia(const std::string& s, uint32_t begin, uint32_t end) {
   if (!fast_ok) {
     return;
   }
-  auto same = [](Span a, Span b) { return a.offset == b.offset && a.length == b.length; };
-  EXPECT_TRUE(same(fast.whole, general.whole)) << s;
-  EXPECT_TRUE(same(fast.protocol, general.protocol)) << s;
-  EXPECT_TRUE(same(fast.transport, general.transport)) << s;
-  EXPECT_TRUE(same(fast.host, general.host)) << s;
-  EXPECT_EQ(fast.port, general.port) << s;
-  EXPECT_TRUE(same(fast.branch, general.branch)) << s;
-  EXPECT_TRUE(same(fast.received, general.received)) << s;
-  EXPECT_TRUE(same(fast.maddr, general.maddr)) << s;
-  EXPECT_TRUE(same(fast.ttl, general.ttl)) << s;
-  EXPECT_EQ(fast.has_rport, general.has_rport) << s;
-  EXPECT_EQ(fast.rport, general.rport) << s;
-  EXPECT_TRUE(same(fast.rport_param, general.rport_param)) << s;
-  EXPECT_TRUE(same(fast.params, general.params)) << s;
+  expectSameViaEntry(fast, general, s);
 }
 
 }  // namespace sipshield::parser
