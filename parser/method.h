@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -112,6 +113,10 @@ constexpr bool methodSlotsUnique() {
   return true;
 }
 static_assert(methodSlotsUnique(), "two methods share a first letter and length");
+
+// The table's words are little-endian, as loadMethodWord reads them on this host.
+static_assert(std::endian::native == std::endian::little,
+              "classifyMethod's word compares assume a little-endian host");
 
 // loadMethodWord reads the `k` (8, 4 or 2) bytes at `p` as a little-endian word.
 inline uint64_t loadMethodWord(const char* p, size_t k) {
