@@ -4,84 +4,12 @@
 #include <bit>
 #include <cstring>
 
+#include "parser/siphash.h"
+
 namespace sipshield::filters {
-namespace {
-
-// SipState is SipHash-2-4 fed in one pass over two pieces without copying the text.
-class SipState {
- public:
-  explicit SipState(const SipHashKey& key)
-      : v0_(key.k0 ^ 0x736f6d6570736575ull),
-        v1_(key.k1 ^ 0x646f72616e646f6dull),
-        v2_(key.k0 ^ 0x6c7967656e657261ull),
-        v3_(key.k1 ^ 0x7465646279746573ull) {}
-
-  void update(const uint8_t* data, size_t size) {
-    total_ += size;
-    while (size > 0) {
-      const size_t take = std::min(size, size_t{8} - fill_);
-      std::memcpy(buffer_ + fill_, data, take);
-      fill_ += take;
-      data += take;
-      size -= take;
-      if (fill_ == 8) {
-        uint64_t m = 0;
-        for (int i = 7; i >= 0; --i) {
-          m = (m << 8) | buffer_[i];  // little-endian word, as the reference does
-        }
-        compress(m);
-        fill_ = 0;
-      }
-    }
-  }
-
-  uint64_t finish() {
-    uint64_t b = static_cast<uint64_t>(total_ & 0xff) << 56;
-    for (size_t i = 0; i < fill_; ++i) {
-      b |= static_cast<uint64_t>(buffer_[i]) << (8 * i);
-    }
-    compress(b);
-    v2_ ^= 0xff;
-    for (int i = 0; i < 4; ++i) {
-      round();
-    }
-    return v0_ ^ v1_ ^ v2_ ^ v3_;
-  }
-
- private:
-  void round() {
-    v0_ += v1_;
-    v1_ = std::rotl(v1_, 13);
-    v1_ ^= v0_;
-    v0_ = std::rotl(v0_, 32);
-    v2_ += v3_;
-    v3_ = std::rotl(v3_, 16);
-    v3_ ^= v2_;
-    v0_ += v3_;
-    v3_ = std::rotl(v3_, 21);
-    v3_ ^= v0_;
-    v2_ += v1_;
-    v1_ = std::rotl(v1_, 17);
-    v1_ ^= v2_;
-    v2_ = std::rotl(v2_, 32);
-  }
-  void compress(uint64_t m) {
-    v3_ ^= m;
-    round();
-    round();
-    v0_ ^= m;
-  }
-
-  uint64_t v0_, v1_, v2_, v3_;
-  uint8_t buffer_[8] = {};
-  size_t fill_ = 0;
-  uint64_t total_ = 0;
-};
-
-}  // namespace
 
 uint64_t sipHash24(const SipHashKey& key, const Address& address, std::string_view text) {
-  SipState state(key);
+  parser::SipHash24 state(key.k0, key.k1);
   state.update(&address.v6, 1);
   state.update(address.bytes, sizeof(address.bytes));
   state.update(reinterpret_cast<const uint8_t*>(text.data()), text.size());

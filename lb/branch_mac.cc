@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "parser/siphash.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -53,11 +55,18 @@ void writeHex16(const uint8_t* bytes, char* out) {
 }  // namespace
 
 bool BranchSigner::deriveKey(std::span<const uint8_t> secret, uint8_t id, Key& key) {
-  // One keyed BLAKE2b over a context label gives 48 bytes: three independent SipHash keys.
-  static constexpr char kLabel[] = "sipshield via-branch mac v1";
+  // Keyed BLAKE2b over a context label per format: 48 bytes, three independent SipHash keys
+  // for ThreeHash, and 16 bytes for OnePass. (A new label, not a longer v1 output: BLAKE2b's
+  // output length is a parameter, so 64 bytes under the v1 label would change k0..k2.)
+  static constexpr char kThreeHashLabel[] = "sipshield via-branch mac v1";
+  static constexpr char kOnePassLabel[] = "sipshield via-branch mac v2";
   uint8_t out[48];
-  if (crypto_generichash(out, sizeof(out), reinterpret_cast<const uint8_t*>(kLabel),
-                         sizeof(kLabel) - 1, secret.data(), secret.size()) != 0) {
+  if (crypto_generichash(out, sizeof(out), reinterpret_cast<const uint8_t*>(kThreeHashLabel),
+                         sizeof(kThreeHashLabel) - 1, secret.data(), secret.size()) != 0 ||
+      crypto_generichash(key.one_pass.data(), key.one_pass.size(),
+                         reinterpret_cast<const uint8_t*>(kOnePassLabel), sizeof(kOnePassLabel) - 1,
+                         secret.data(), secret.size()) != 0) {
+    sodium_memzero(out, sizeof(out));
     return false;
   }
   std::memcpy(key.k0.data(), out, 16);
@@ -72,7 +81,7 @@ bool BranchSigner::deriveKey(std::span<const uint8_t> secret, uint8_t id, Key& k
 Result<BranchSigner> BranchSigner::create(std::span<const uint8_t> current_secret,
                                           uint8_t current_id,
                                           std::span<const uint8_t> previous_secret,
-                                          uint8_t previous_id) {
+                                          uint8_t previous_id, BranchFormat format) {
   if (sodium_init() < 0) {
     return Status(StatusCode::FailedPrecondition, "branch mac: libsodium init failed");
   }
@@ -102,7 +111,11 @@ Result<BranchSigner> BranchSigner::create(std::span<const uint8_t> current_secre
                     "branch mac: previous key id equals the current key id");
     }
   }
+  if (format != BranchFormat::ThreeHash && format != BranchFormat::OnePass) {
+    return Status(StatusCode::InvalidArgument, "branch mac: unknown branch format");
+  }
   BranchSigner signer;
+  signer.format_ = format;
   auto derive = [](std::span<const uint8_t> secret, uint8_t id, Key& key) {
     uint8_t digest[crypto_generichash_KEYBYTES_MAX];
     if (secret.size() > crypto_generichash_KEYBYTES_MAX) {
@@ -124,15 +137,30 @@ Result<BranchSigner> BranchSigner::create(std::span<const uint8_t> current_secre
 
 BranchSigner::~BranchSigner() { sodium_memzero(keys_.data(), sizeof(keys_)); }
 
-void BranchSigner::macHex(const Key& key, std::string_view client_branch,
+void BranchSigner::macHex(const Key& key, BranchFormat format, std::string_view client_branch,
                           std::string_view call_id, char* hex_out) {
-  uint8_t inner[16];
-  crypto_shorthash(inner, reinterpret_cast<const uint8_t*>(client_branch.data()),
-                   client_branch.size(), key.k1.data());
-  crypto_shorthash(inner + 8, reinterpret_cast<const uint8_t*>(call_id.data()), call_id.size(),
-                   key.k2.data());
   uint8_t mac[8];
-  crypto_shorthash(mac, inner, sizeof(inner), key.k0.data());
+  if (format == BranchFormat::OnePass) {
+    parser::SipHash24 hash(key.one_pass.data());
+    const auto length = static_cast<uint32_t>(client_branch.size());
+    const uint8_t length_bytes[4] = {static_cast<uint8_t>(length), static_cast<uint8_t>(length >> 8),
+                                     static_cast<uint8_t>(length >> 16),
+                                     static_cast<uint8_t>(length >> 24)};
+    hash.update(length_bytes, sizeof(length_bytes));
+    hash.update(client_branch.data(), client_branch.size());
+    hash.update(call_id.data(), call_id.size());
+    const uint64_t value = hash.finish();
+    for (size_t i = 0; i < sizeof(mac); ++i) {
+      mac[i] = static_cast<uint8_t>(value >> (8 * i));  // libsodium's byte order
+    }
+  } else {
+    uint8_t inner[16];
+    crypto_shorthash(inner, reinterpret_cast<const uint8_t*>(client_branch.data()),
+                     client_branch.size(), key.k1.data());
+    crypto_shorthash(inner + 8, reinterpret_cast<const uint8_t*>(call_id.data()), call_id.size(),
+                     key.k2.data());
+    crypto_shorthash(mac, inner, sizeof(inner), key.k0.data());
+  }
   writeHex16(mac, hex_out);
 }
 
@@ -141,19 +169,29 @@ size_t BranchSigner::makeBranch(std::string_view client_branch, std::string_view
   if (out.size() < kBranchLength) {
     return 0;
   }
+  const std::string_view prefix =
+      format_ == BranchFormat::OnePass ? kBranchPrefix : kLegacyBranchPrefix;
   char* p = out.data();
-  std::memcpy(p, kBranchPrefix.data(), kBranchPrefix.size());
-  p += kBranchPrefix.size();
+  std::memcpy(p, prefix.data(), prefix.size());
+  p += prefix.size();
   *p++ = kHexDigits[keys_[0].id];
-  macHex(keys_[0], client_branch, call_id, p);
+  macHex(keys_[0], format_, client_branch, call_id, p);
   return kBranchLength;
 }
 
 BranchVerdict BranchSigner::verifyBranch(std::string_view our_branch,
                                          std::string_view client_branch,
                                          std::string_view call_id) const {
-  if (our_branch.size() != kBranchLength ||
-      our_branch.substr(0, kBranchPrefix.size()) != kBranchPrefix) {
+  if (our_branch.size() != kBranchLength) {
+    return BranchVerdict::NotOurs;
+  }
+  const std::string_view prefix = our_branch.substr(0, kBranchPrefix.size());
+  BranchFormat format;
+  if (prefix == kBranchPrefix) {
+    format = BranchFormat::OnePass;
+  } else if (prefix == kLegacyBranchPrefix) {
+    format = BranchFormat::ThreeHash;
+  } else {
     return BranchVerdict::NotOurs;
   }
   const int id = hexValue(our_branch[kBranchPrefix.size()]);
@@ -172,7 +210,7 @@ BranchVerdict BranchSigner::verifyBranch(std::string_view our_branch,
       continue;
     }
     char expected[kBranchMacHexLength];
-    macHex(key, client_branch, call_id, expected);
+    macHex(key, format, client_branch, call_id, expected);
     if (sodium_memcmp(expected, mac_text.data(), kBranchMacHexLength) != 0) {
       return BranchVerdict::BadMac;
     }

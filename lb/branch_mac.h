@@ -10,15 +10,30 @@
 
 namespace sipshield::lb {
 
-// Our Via branch is "z9hG4bK" (RFC 3261 §8.1.1.7 magic cookie) + "-ss" + one key-id character
-// ('0'-'9', 'a'-'f') + 16 lower-case hex digits of a 64-bit MAC: always kBranchLength bytes.
-inline constexpr std::string_view kBranchPrefix = "z9hG4bK-ss";
+// Our Via branch is "z9hG4bK" (RFC 3261 §8.1.1.7 magic cookie) + "-s" + a format character +
+// one key-id character ('0'-'9', 'a'-'f') + 16 lower-case hex digits of a 64-bit MAC: always
+// kBranchLength bytes. The format character says how the MAC was made (BranchFormat).
+inline constexpr std::string_view kBranchPrefix = "z9hG4bK-s2";        // BranchFormat::OnePass
+inline constexpr std::string_view kLegacyBranchPrefix = "z9hG4bK-ss";  // BranchFormat::ThreeHash
 inline constexpr size_t kBranchMacHexLength = 16;
 inline constexpr size_t kBranchLength = kBranchPrefix.size() + 1 + kBranchMacHexLength;  // 27
+static_assert(kLegacyBranchPrefix.size() == kBranchPrefix.size(), "both formats are 27 bytes");
 // kMinBranchSecretLength is the shortest accepted config secret; SipHash keys are 16 bytes.
 inline constexpr size_t kMinBranchSecretLength = 16;
 // kMaxBranchKeyId is the largest key id (one hex digit in the branch).
 inline constexpr uint8_t kMaxBranchKeyId = 15;
+
+// BranchFormat is how new branches are made; both are always verified.
+enum class BranchFormat : uint8_t {
+  // ThreeHash ("z9hG4bK-ss", config branch_format = 1): mac = SipHash_k0(SipHash_k1(client
+  // branch) || SipHash_k2(Call-ID)). The format of sipshield before 2026-12-07: a cluster that
+  // still runs such instances keeps it until all of them verify OnePass.
+  ThreeHash = 1,
+  // OnePass ("z9hG4bK-s2", config branch_format = 2, the default): mac = SipHash_k(le32(length
+  // of the client branch) || client branch || Call-ID). The length prefix keeps the
+  // concatenation unambiguous; one hash is 24 SipRounds where ThreeHash takes 38.
+  OnePass = 2,
+};
 
 // BranchVerdict is the outcome of BranchSigner::verifyBranch.
 enum class BranchVerdict : uint8_t {
@@ -50,10 +65,8 @@ enum class BranchVerdict : uint8_t {
 //     MAC can be recomputed from the response alone: a response whose top branch does not
 //     verify was not caused by a request we forwarded (forged or reflected) and is dropped.
 //
-// MAC construction (SipHash-2-4, libsodium crypto_shorthash, three 16-byte subkeys derived
-// from the secret with BLAKE2b): t1 = SipHash_k1(client_branch), t2 = SipHash_k2(call_id),
-// mac = SipHash_k0(t1 || t2). Hashing the two fields separately avoids both an ambiguous
-// concatenation and a length limit (no copy into a bounded buffer).
+// MAC construction: SipHash-2-4 (keys derived from the secret with BLAKE2b), in one of the two
+// BranchFormats above. Neither copies the fields into a bounded buffer.
 //
 // Key rotation: the signer holds the current key and optionally the previous one, each with a
 // key id 0..15 written into the branch. Branches are always made with the current key; both
@@ -66,11 +79,13 @@ class BranchSigner {
   // create derives the keys. `current_secret` (>= kMinBranchSecretLength bytes, from config)
   // with id `current_id`; `previous_secret` may be empty (no previous key), else it must be
   // long enough and `previous_id` must differ from `current_id`. Ids are <= kMaxBranchKeyId.
+  // New branches are made in `format`; branches of either format verify.
   // Returns the signer, or InvalidArgument, or FailedPrecondition if libsodium fails to init.
   [[nodiscard]] static Result<BranchSigner> create(std::span<const uint8_t> current_secret,
                                                    uint8_t current_id,
                                                    std::span<const uint8_t> previous_secret = {},
-                                                   uint8_t previous_id = 0);
+                                                   uint8_t previous_id = 0,
+                                                   BranchFormat format = BranchFormat::OnePass);
 
   BranchSigner(const BranchSigner& other) = default;
   BranchSigner& operator=(const BranchSigner& other) = default;
@@ -95,19 +110,21 @@ class BranchSigner {
 
  private:
   struct Key {
-    std::array<uint8_t, 16> k0{};
-    std::array<uint8_t, 16> k1{};
-    std::array<uint8_t, 16> k2{};
+    std::array<uint8_t, 16> k0{};  // ThreeHash's outer key
+    std::array<uint8_t, 16> k1{};  // ThreeHash's client-branch key
+    std::array<uint8_t, 16> k2{};  // ThreeHash's Call-ID key
+    std::array<uint8_t, 16> one_pass{};  // OnePass's key
     uint8_t id = 0;
     bool present = false;
   };
 
   BranchSigner() = default;
   static bool deriveKey(std::span<const uint8_t> secret, uint8_t id, Key& key);
-  static void macHex(const Key& key, std::string_view client_branch, std::string_view call_id,
-                     char* hex_out);
+  static void macHex(const Key& key, BranchFormat format, std::string_view client_branch,
+                     std::string_view call_id, char* hex_out);
 
   std::array<Key, 2> keys_{};  // [0] current, [1] previous
+  BranchFormat format_ = BranchFormat::OnePass;
 };
 
 }  // namespace sipshield::lb

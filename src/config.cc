@@ -495,7 +495,8 @@ Status Loader::readBalancer(const toml::table& root, Config& config) {
   if (Status s =
           checkKeys(*table, "balancer",
                     {"key", "maglev_table_size", "affinity_entries", "affinity_idle_timeout_s",
-                     "record_route", "secret", "secret_file", "previous_secret"});
+                     "record_route", "secret", "secret_file", "previous_secret",
+                     "branch_format"});
       !s.isOk()) {
     return s;
   }
@@ -541,6 +542,10 @@ Status Loader::readBalancer(const toml::table& root, Config& config) {
     return s;
   }
   if (Status s = readBool(*table, "balancer", "record_route", balancer.record_route); !s.isOk()) {
+    return s;
+  }
+  if (Status s = readInt(*table, "balancer", "branch_format", 1, 2, balancer.branch_format);
+      !s.isOk()) {
     return s;
   }
   return readSecret(*table, "balancer", config);
@@ -943,6 +948,7 @@ std::string describeConfig(const Config& config) {
          std::to_string(balancer.affinity_entries) + " entries idle " +
          std::to_string(balancer.affinity_idle_timeout_s) + " s, record-route ";
   out += balancer.record_route ? "on" : "off";
+  out += ", branch format " + std::to_string(balancer.branch_format);
   out += ", a " + std::to_string(balancer.secret.size()) + "-byte secret";
   if (!balancer.secret_file.empty()) {
     out += " from " + balancer.secret_file;
@@ -1030,6 +1036,8 @@ ConfigDiff diffConfig(const Config& running, const Config& next) {
           std::to_string(b.affinity_idle_timeout_s));
   applied("balancer.record_route", a.record_route ? "true" : "false",
           b.record_route ? "true" : "false");
+  applied("balancer.branch_format", std::to_string(a.branch_format),
+          std::to_string(b.branch_format));
   if (a.secret != b.secret) {
     diff.applied.emplace_back("balancer.secret: changed");
   }

@@ -80,6 +80,10 @@ struct BalancerConfig {
   std::vector<uint8_t> previous_secret;
   // secret_file is the path the secret was read from, as written in the config ("" = inline).
   std::string secret_file;
+  // branch_format is how new Via branches are made (lb::BranchFormat): 2, one SipHash pass
+  // (default); 1, the three-hash format of earlier versions, for a cluster whose older
+  // instances must still verify this one's branches during an upgrade. Both always verify.
+  uint32_t branch_format = 2;
 
   friend bool operator==(const BalancerConfig&, const BalancerConfig&) = default;
 };

@@ -33,7 +33,10 @@ Result<std::unique_ptr<RuntimeSnapshot>> buildRuntimeSnapshot(const SnapshotInpu
 
 Result<std::shared_ptr<const lb::BranchSigner>> makeBranchSigner(const BalancerConfig& balancer) {
   // Key ids rotate with the secret: the previous secret verifies with id 0, the current with 1.
-  auto signer = lb::BranchSigner::create(balancer.secret, 1, balancer.previous_secret, 0);
+  const auto format = balancer.branch_format == 1 ? lb::BranchFormat::ThreeHash
+                                                  : lb::BranchFormat::OnePass;
+  auto signer =
+      lb::BranchSigner::create(balancer.secret, 1, balancer.previous_secret, 0, format);
   if (!signer.ok()) {
     return invalidArgument("balancer.secret: " + signer.status().message());
   }

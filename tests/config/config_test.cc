@@ -68,6 +68,7 @@ std::vector<GoodCase> goodCases() {
          EXPECT_EQ(c.balancer.affinity_entries, 1048576u);
          EXPECT_EQ(c.balancer.affinity_idle_timeout_s, 3600u);
          EXPECT_FALSE(c.balancer.record_route);
+         EXPECT_EQ(c.balancer.branch_format, 2u);
          EXPECT_EQ(c.balancer.secret,
                    (std::vector<uint8_t>{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
                                          0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}));
@@ -146,6 +147,7 @@ maglev_table_size = 655373
 affinity_entries = 1024
 affinity_idle_timeout_s = 60
 record_route = true
+branch_format = 1
 secret = "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff"
 previous_secret = "ffeeddccbbaa99887766554433221100"
 [[backend]]
@@ -158,6 +160,7 @@ address = "127.0.0.2:5060"
          EXPECT_EQ(c.balancer.affinity_entries, 1024u);
          EXPECT_EQ(c.balancer.affinity_idle_timeout_s, 60u);
          EXPECT_TRUE(c.balancer.record_route);
+         EXPECT_EQ(c.balancer.branch_format, 1u);
          ASSERT_EQ(c.balancer.secret.size(), 32u);
          EXPECT_EQ(c.balancer.secret[10], 0xaa);
          ASSERT_EQ(c.balancer.previous_secret.size(), 16u);
@@ -375,6 +378,8 @@ std::vector<BadCase> badCases() {
        "got \"to-tag\""},
       {"record_route not bool", "[balancer]\nrecord_route = 1\n",
        "test.toml:2: balancer.record_route: must be true or false, got 1"},
+      {"branch format unknown", "[balancer]\nbranch_format = 3\n",
+       "test.toml:2: balancer.branch_format: must be an integer 1..2, got 3"},
       {"idle timeout zero", "[balancer]\naffinity_idle_timeout_s = 0\n",
        "test.toml:2: balancer.affinity_idle_timeout_s: must be an integer 1..604800, got 0"},
       {"health interval too small", minimalWith("[health]\ninterval_ms = 5\n"),
@@ -763,6 +768,7 @@ TEST(ConfigReloadTest, DiffReportsBalancerChangesWithoutSecrets) {
   const Config next = parseOrDie(R"([balancer]
 key = "source-ip"
 record_route = true
+branch_format = 1
 affinity_entries = 2048
 secret = "ffeeddccbbaa99887766554433221100"
 previous_secret = "00112233445566778899aabbccddeeff"
@@ -774,7 +780,7 @@ address = "127.0.0.2:5060"
   EXPECT_EQ(diff.applied,
             (std::vector<std::string>{
                 "balancer.key: call-id -> source-ip", "balancer.record_route: false -> true",
-                "balancer.secret: changed", "balancer.previous_secret: changed",
+                "balancer.branch_format: 2 -> 1", "balancer.secret: changed", "balancer.previous_secret: changed",
                 "backend a: removed", "backend b: added 127.0.0.2:5060 weight 100"}));
   EXPECT_EQ(diff.restart_required, std::vector<std::string>{"balancer.affinity_entries"});
   EXPECT_TRUE(sameListeners(running, next));
@@ -798,7 +804,8 @@ listen = "127.0.0.1:9090"
   const std::string text = describeConfig(c);
   for (const char* expected :
        {"io uring", "workers one per core", "listening on 127.0.0.1:5060 [::1]:5060",
-        "as 127.0.0.1:5060", "balancing on call-id", "Maglev table of 65537", "a 16-byte secret",
+        "as 127.0.0.1:5060", "balancing on call-id", "Maglev table of 65537", "branch format 2",
+        "a 16-byte secret",
         "1 backend: a 127.0.0.2:5060 weight 100 draining", "metrics on 127.0.0.1:9090",
         "events to stderr"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n in: " << text;

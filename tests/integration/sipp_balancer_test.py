@@ -158,7 +158,7 @@ def test_stateless_replies(workdir, binary):
         answer = udp_exchange(("127.0.5.10", 5060), hops, local=("127.0.5.41", 5072))
         check(answer is not None and answer.startswith(b"SIP/2.0 483 "), f"got {answer!r}")
         forged = (b"SIP/2.0 200 OK\r\n"
-                  b"Via: SIP/2.0/UDP 127.0.5.10:5060;branch=z9hG4bK-ss1deadbeefdeadbeef\r\n"
+                  b"Via: SIP/2.0/UDP 127.0.5.10:5060;branch=z9hG4bK-s21deadbeefdeadbeef\r\n"
                   b"Via: SIP/2.0/UDP 127.0.5.41:5073;branch=z9hG4bKvictim\r\n"
                   b"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: forged@x\r\n"
                   b"CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")

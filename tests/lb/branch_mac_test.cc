@@ -1,6 +1,7 @@
 #include "lb/branch_mac.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <string>
@@ -52,7 +53,7 @@ TEST(BranchMac, FormatAndRoundTrip) {
   const BranchSigner s = makeSigner();
   const std::string b = branchFor(s, kClientBranch, kCallId);
   EXPECT_EQ(b.size(), 27u);
-  EXPECT_EQ(b.substr(0, 11), "z9hG4bK-ss1");
+  EXPECT_EQ(b.substr(0, 11), "z9hG4bK-s21");
   for (char c : b.substr(11)) {
     EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << b;
   }
@@ -107,8 +108,14 @@ TEST(BranchMac, RejectsForgedOrModified) {
       {"non-hex char", good.substr(0, 26) + "g", kClientBranch, kCallId,
        BranchVerdict::NotOurs},
       {"empty", "", kClientBranch, kCallId, BranchVerdict::NotOurs},
-      {"all zero MAC", "z9hG4bK-ss10000000000000000", kClientBranch, kCallId,
+      {"all zero MAC", "z9hG4bK-s210000000000000000", kClientBranch, kCallId,
        BranchVerdict::BadMac},
+      {"all zero MAC, three-hash format", "z9hG4bK-ss10000000000000000", kClientBranch,
+       kCallId, BranchVerdict::BadMac},
+      {"OnePass MAC under the three-hash marker", "z9hG4bK-ss" + good.substr(10),
+       kClientBranch, kCallId, BranchVerdict::BadMac},
+      {"unknown format character", "z9hG4bK-s3" + good.substr(10), kClientBranch, kCallId,
+       BranchVerdict::NotOurs},
   };
   for (const auto& r : rows) {
     EXPECT_EQ(s.verifyBranch(r.branch, r.client, r.cid), r.want) << r.desc;
@@ -156,8 +163,10 @@ TEST(BranchMac, DistinctInputsDistinctBranches) {
 }
 
 // Known branches stay the same: a branch is checked on the response, possibly by another
-// instance or after an upgrade, so any change to how the MAC is computed must keep them.
-TEST(BranchMac, KnownBranches) {
+// instance or after an upgrade, so any change to how a format's MAC is computed must keep them.
+// These are ThreeHash branches (the format before OnePass): a signer making either format
+// still verifies them.
+TEST(BranchMac, KnownThreeHashBranches) {
   const struct {
     const char* desc;
     std::string_view client_branch;
@@ -174,10 +183,83 @@ TEST(BranchMac, KnownBranches) {
        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef!",
        "z9hG4bK-ss104d752c7708737c6"},
   };
+  const BranchSigner three_hash = *BranchSigner::create(secret('k'), 1, {}, 0,
+                                                        BranchFormat::ThreeHash);
+  const BranchSigner one_pass = makeSigner();
+  for (const auto& r : rows) {
+    EXPECT_EQ(branchFor(three_hash, r.client_branch, r.call_id), r.branch) << r.desc;
+    EXPECT_EQ(three_hash.verifyBranch(r.branch, r.client_branch, r.call_id),
+              BranchVerdict::Valid)
+        << r.desc;
+    EXPECT_EQ(one_pass.verifyBranch(r.branch, r.client_branch, r.call_id), BranchVerdict::Valid)
+        << r.desc;
+  }
+}
+
+// The OnePass MAC is, independently recomputed: SipHash-2-4 (libsodium) under the first 16
+// bytes of keyed BLAKE2b("sipshield via-branch mac v2"), over le32(client branch length),
+// the client branch and the Call-ID copied into one buffer.
+std::string onePassOracle(char fill, uint8_t id, std::string_view client, std::string_view cid) {
+  const std::vector<uint8_t> key_secret = secret(fill);
+  static constexpr char kLabel[] = "sipshield via-branch mac v2";
+  uint8_t key[16];
+  EXPECT_EQ(crypto_generichash(key, sizeof(key), reinterpret_cast<const uint8_t*>(kLabel),
+                               sizeof(kLabel) - 1, key_secret.data(), key_secret.size()),
+            0);
+  std::vector<uint8_t> input;
+  const auto length = static_cast<uint32_t>(client.size());
+  for (int i = 0; i < 4; ++i) {
+    input.push_back(static_cast<uint8_t>(length >> (8 * i)));
+  }
+  input.insert(input.end(), client.begin(), client.end());
+  input.insert(input.end(), cid.begin(), cid.end());
+  uint8_t mac[8];
+  crypto_shorthash(mac, input.data(), input.size(), key);
+  std::string branch = "z9hG4bK-s2";
+  branch += "0123456789abcdef"[id];
+  for (uint8_t b : mac) {
+    branch += "0123456789abcdef"[b >> 4];
+    branch += "0123456789abcdef"[b & 0xF];
+  }
+  return branch;
+}
+
+TEST(BranchMac, OnePassMatchesOracle) {
   const BranchSigner s = makeSigner();
+  std::string client;
+  std::string cid;
+  // Every pair of lengths around the 8-byte word boundaries, then long fields.
+  for (size_t client_length = 0; client_length < 20; ++client_length) {
+    for (size_t cid_length = 0; cid_length < 20; ++cid_length) {
+      client.assign(client_length, static_cast<char>('a' + client_length));
+      cid.assign(cid_length, static_cast<char>('A' + cid_length));
+      ASSERT_EQ(branchFor(s, client, cid), onePassOracle('k', 1, client, cid))
+          << client_length << "," << cid_length;
+    }
+  }
+  const std::string long_cid(5000, 'x');
+  EXPECT_EQ(branchFor(s, kClientBranch, long_cid), onePassOracle('k', 1, kClientBranch, long_cid));
+}
+
+// The same, frozen: OnePass branches must not change either.
+TEST(BranchMac, KnownOnePassBranches) {
+  const struct {
+    const char* desc;
+    std::string_view client_branch;
+    std::string_view call_id;
+    std::string_view branch;
+  } rows[] = {
+      {"RFC 3261 shapes", kClientBranch, kCallId, "z9hG4bK-s21a8c0ba1f529ffc28"},
+      {"both empty", "", "", "z9hG4bK-s2101f3bd0eaa52c259"},
+      {"bench INVITE", "z9hG4bK-524287-1---a8d3c0e9f1b6774d", "bench-00000001@198.18.0.2",
+       "z9hG4bK-s212969c8b6bdf85424"},
+  };
+  const BranchSigner s = makeSigner();
+  const BranchSigner three_hash = *BranchSigner::create(secret('k'), 1, {}, 0,
+                                                        BranchFormat::ThreeHash);
   for (const auto& r : rows) {
     EXPECT_EQ(branchFor(s, r.client_branch, r.call_id), r.branch) << r.desc;
-    EXPECT_EQ(s.verifyBranch(r.branch, r.client_branch, r.call_id), BranchVerdict::Valid)
+    EXPECT_EQ(three_hash.verifyBranch(r.branch, r.client_branch, r.call_id), BranchVerdict::Valid)
         << r.desc;
   }
 }

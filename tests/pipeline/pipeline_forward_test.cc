@@ -400,7 +400,7 @@ TEST(PipelineResponse, UnverifiedTopViaDropped) {
   const std::string good = withOurVia(h, trying, ViaForm::OwnLine);
   // Flip the last hex digit of our MAC.
   std::string forged = good;
-  const size_t mac_end = forged.find("\r\n", forged.find("z9hG4bK-ss")) - 1;
+  const size_t mac_end = forged.find("\r\n", forged.find(lb::kBranchPrefix)) - 1;
   forged[mac_end] = forged[mac_end] == '0' ? '1' : '0';
 
   HarnessOptions other_secret;
