@@ -646,6 +646,54 @@ TEST(DpdkBackend, CountsWhatItDoesNotServe) {
   EXPECT_EQ(rig.counter(DpdkCounter::Datagrams), 0u);
 }
 
+// A port's RX checksum verdicts (ol_flags) are trusted both ways: BAD drops a datagram whose
+// checksums are right, GOOD or NONE (verified, field not filled in) passes one whose stored
+// checksum is wrong (the software check was skipped), UNKNOWN leaves the check to us.
+TEST(DpdkBackend, TrustsThePortsChecksumVerdicts) {
+  Rig rig;
+  REQUIRE_RIG(rig);
+  const std::string options = corpus("12_options_keepalive.sip");
+  const Bytes good = ethernet(rig.mac(), kClientMac, net::kEtherTypeIpv4,
+                              ipUdp(kClient, kListen, options));
+  Bytes wrong_udp = good;
+  wrong_udp.back() ^= 0x20;  // payload changed after the UDP checksum
+  Bytes wrong_ip = good;
+  constexpr size_t kTtlOffset = net::kEthernetHeaderBytes + 8;
+  wrong_ip.at(kTtlOffset) ^= 0x01;  // TTL changed after the header checksum
+  const Bytes good6 = ethernet(rig.mac(), kClientMac, net::kEtherTypeIpv6,
+                               ipUdp(ep("[2001:db8::2]:5070"), kListen6, options));
+  Bytes wrong_udp6 = good6;
+  wrong_udp6.back() ^= 0x20;
+  const struct {
+    const char* desc;
+    const Bytes& frame;
+    uint64_t flags;
+    bool accepted;
+  } rows[] = {
+      {"UDP BAD, checksums right", good, RTE_MBUF_F_RX_L4_CKSUM_BAD, false},
+      {"IP BAD, checksums right", good, RTE_MBUF_F_RX_IP_CKSUM_BAD, false},
+      {"UDP GOOD, UDP checksum wrong", wrong_udp, RTE_MBUF_F_RX_L4_CKSUM_GOOD, true},
+      {"UDP NONE, UDP checksum wrong", wrong_udp, RTE_MBUF_F_RX_L4_CKSUM_NONE, true},
+      {"UDP UNKNOWN, UDP checksum wrong", wrong_udp, 0, false},
+      {"IP GOOD, IP checksum wrong", wrong_ip, RTE_MBUF_F_RX_IP_CKSUM_GOOD, true},
+      {"IP NONE, IP checksum wrong", wrong_ip, RTE_MBUF_F_RX_IP_CKSUM_NONE, true},
+      {"IP UNKNOWN, IP checksum wrong", wrong_ip, 0, false},
+      {"IPv6 UDP BAD, checksum right", good6, RTE_MBUF_F_RX_L4_CKSUM_BAD, false},
+      {"IPv6 UDP GOOD, checksum wrong", wrong_udp6, RTE_MBUF_F_RX_L4_CKSUM_GOOD, true},
+      {"IPv6 UDP UNKNOWN, checksum wrong", wrong_udp6, 0, false},
+  };
+  uint64_t datagrams = 0;
+  uint64_t bad = 0;
+  for (const auto& r : rows) {
+    ASSERT_TRUE(rig.port().inject(r.frame, r.flags)) << r.desc;
+    (void)rig.run({});
+    datagrams += r.accepted ? 1 : 0;
+    bad += r.accepted ? 0 : 1;
+    EXPECT_EQ(rig.counter(DpdkCounter::Datagrams), datagrams) << r.desc;
+    EXPECT_EQ(rig.counter(DpdkCounter::BadChecksum), bad) << r.desc;
+  }
+}
+
 // SIP over IPv6 to our v6 listen address reaches the pipeline (with its checksum verified).
 TEST(DpdkBackend, DeliversIpv6Sip) {
   Rig rig;

@@ -307,11 +307,14 @@ class RingPort {
   [[nodiscard]] const net::MacAddress& mac() const { return mac_; }
 
   // inject queues one frame for the backend to receive.
-  bool inject(const Bytes& frame) {
+  // inject enqueues `frame` as received, with `ol_flags` as a port would set them (e.g. its
+  // RX checksum verdicts).
+  bool inject(const Bytes& frame, uint64_t ol_flags = 0) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool_);
     if (m == nullptr) {
       return false;
     }
+    m->ol_flags = ol_flags;
     char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
     if (data == nullptr) {
       rte_pktmbuf_free(m);

@@ -66,6 +66,13 @@ void copyRange(uint8_t* out, const uint8_t* header, uint32_t header_length,
   std::memcpy(out, payload + (offset - header_length), length);
 }
 
+// l4Verified: the port checked the UDP checksum and found the datagram intact. NONE means the
+// field was never filled in (a virtual device's peer offloaded it) but the data was verified
+// (DPDK's definition), so it is as good as GOOD; UNKNOWN leaves the check to us.
+bool l4Verified(uint64_t l4_flags) {
+  return l4_flags == RTE_MBUF_F_RX_L4_CKSUM_GOOD || l4_flags == RTE_MBUF_F_RX_L4_CKSUM_NONE;
+}
+
 }  // namespace
 
 DpdkWorker::DpdkWorker(const DpdkLayout& layout, const DpdkBackendConfig& config,
@@ -392,7 +399,12 @@ void DpdkWorker::receiveIpv4(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_of
     rte_pktmbuf_free(mbuf);
     return;
   }
-  if (net::ipv4HeaderChecksum(ip, header_length) != 0) {  // 0: the stored checksum matches
+  // The port's verdict when it checked the header (RX offload), else ours (0: it matches).
+  // NONE: the field is not filled in but the port verified the header (DPDK's definition).
+  const uint64_t ip_verdict = mbuf->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+  if (ip_verdict == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+      (ip_verdict == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN &&
+       net::ipv4HeaderChecksum(ip, header_length) != 0)) {
     counters_.add(DpdkCounter::BadChecksum);
     rte_pktmbuf_free(mbuf);
     return;
@@ -426,7 +438,7 @@ void DpdkWorker::receiveIpv4(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_of
       rte_pktmbuf_free(mbuf);
       return;
     }
-    acceptUdp(frame, frame_length, mbuf, l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+    acceptUdp(frame, frame_length, mbuf, l4Verified(l4));
     return;
   }
   if (protocol == net::kIpProtoIcmp &&
@@ -490,7 +502,7 @@ void DpdkWorker::receiveIpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_of
     rte_pktmbuf_free(mbuf);
     return;
   }
-  acceptUdp(frame, frame_length, mbuf, l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+  acceptUdp(frame, frame_length, mbuf, l4Verified(l4));
 }
 
 void DpdkWorker::receiveIcmpv6(uint32_t port_index, rte_mbuf* mbuf, uint32_t l3_offset,
