@@ -99,7 +99,7 @@ class BranchSigner {
 
   // verifyBranch checks that `our_branch` (the branch of the response's top Via) is one we made
   // for `client_branch` (the branch of the response's second Via) and `call_id`. The MAC is
-  // compared in constant time (sodium_memcmp).
+  // compared in constant time.
   // Returns Valid / ValidPreviousKey, or NotOurs / UnknownKey / BadMac (drop the response).
   [[nodiscard]] BranchVerdict verifyBranch(std::string_view our_branch,
                                            std::string_view client_branch,

@@ -121,6 +121,15 @@ TEST(BranchMac, RejectsForgedOrModified) {
     EXPECT_EQ(s.verifyBranch(r.branch, r.client, r.cid), r.want) << r.desc;
     EXPECT_FALSE(branchVerdictOk(s.verifyBranch(r.branch, r.client, r.cid))) << r.desc;
   }
+  // Every byte next to a hex range, at every MAC position, is not ours.
+  for (size_t position = 11; position < kBranchLength; ++position) {
+    for (char c : {'/', ':', '`', 'g', 'A', 'F', ' ', '\0', '\x80', '\xff'}) {
+      std::string bad = good;
+      bad[position] = c;
+      EXPECT_EQ(s.verifyBranch(bad, kClientBranch, kCallId), BranchVerdict::NotOurs)
+          << "byte " << static_cast<int>(static_cast<unsigned char>(c)) << " at " << position;
+    }
+  }
 }
 
 // Rotation: the new signer makes branches with the new key and still accepts the old ones;
