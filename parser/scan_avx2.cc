@@ -99,7 +99,6 @@ struct alignas(32) Avx2Constants {
   std::array<uint8_t, 32> special_lift;
   std::array<uint8_t, 32> case_fold;   // the name lookup's ASCII case bit
   std::array<uint8_t, 32> name_lanes;  // the first three 64-bit lanes: a name's 24 bytes
-  std::array<uint8_t, 32> iota;        // 0, 1, .., 31: byte masks of a name's length
 };
 
 constexpr std::array<uint8_t, 32> splat(uint8_t b) {
@@ -118,16 +117,8 @@ constexpr std::array<uint8_t, 32> firstBytes(size_t count) {
   return a;
 }
 
-constexpr std::array<uint8_t, 32> iota() {
-  std::array<uint8_t, 32> a{};
-  for (size_t i = 0; i < a.size(); ++i) {
-    a[i] = static_cast<uint8_t>(i);
-  }
-  return a;
-}
-
 constexpr Avx2Constants kAvx2Constants = {splat(0x0F), splat(kTokenBits), splat(0x60), splat(0x20),
-                                          firstBytes(detail::kMaxHeaderNameLength), iota()};
+                                          firstBytes(detail::kMaxHeaderNameLength)};
 
 // load32 loads a constant. The asm makes the value opaque to the optimizer: it would otherwise
 // rebuild the splat constants with three-instruction broadcasts at every use in the walk's loop.
@@ -258,12 +249,19 @@ struct Avx2ChunkKernel {
     ClassConstants classes;
     __m256i case_fold;
     __m256i name_lanes;
-    __m256i iota;
   };
   __attribute__((always_inline)) static Constants constants() {
-    return {classConstants(), load32(kAvx2Constants.case_fold), load32(kAvx2Constants.name_lanes),
-            load32(kAvx2Constants.iota)};
+    return {classConstants(), load32(kAvx2Constants.case_fold), load32(kAvx2Constants.name_lanes)};
   }
+  static constexpr size_t kChunkBytes = 32;
+  // 32 bytes 0xFF, then 32 zeros: the 32 bytes from kChunkBytes - n mask a name's n bytes.
+  alignas(64) static constexpr std::array<uint8_t, 2 * kChunkBytes> kNameMasks = [] {
+    std::array<uint8_t, 2 * kChunkBytes> a{};
+    for (size_t i = 0; i < kChunkBytes; ++i) {
+      a[i] = 0xFF;
+    }
+    return a;
+  }();
   __attribute__((always_inline)) static void classify32(const Constants& k, __m256i v,
                                                         uint32_t& special, uint32_t& non_token) {
     parser::classify32(k.classes, v, special, non_token);
@@ -271,13 +269,16 @@ struct Avx2ChunkKernel {
   __attribute__((always_inline)) static uint32_t special32(const Constants& k, __m256i v) {
     return parser::special32(k.classes, v);
   }
-  // lookupNameAvx2 for a name already in a register, `length` < 32: the length mask is
-  // iota < length. Lengths past 23 are not clamped: bytes 24..31 lie in the fourth lane,
-  // which the test ignores, and the unclamped length only moves names that match no entry
-  // (20 bytes at most) to another slot.
+  // lookupNameAvx2 for a name already in a register, `length` < 32: the length mask is a
+  // load from kNameMasks (one instruction; a compare with an iota splat would be three).
+  // Lengths past 23 are not clamped: bytes 24..31 lie in the fourth lane, which the test
+  // ignores, and the unclamped length only moves names that match no entry (20 bytes at
+  // most) to another slot.
   __attribute__((always_inline)) static HeaderId lookupVec(const Constants& k, __m256i v,
                                                            uint32_t length) {
-    const __m256i mask = _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(length)), k.iota);
+    const uint8_t* const masks_end = kNameMasks.data() + kChunkBytes;
+    const __m256i mask = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(masks_end - static_cast<size_t>(length)));
     const __m256i folded = _mm256_and_si256(_mm256_or_si256(v, k.case_fold), mask);
     const auto first = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm256_castsi256_si128(folded)));
     const detail::WordEntry& e =
@@ -298,15 +299,21 @@ __attribute__((noinline)) ScanResult walkAvx2Lines(const char* p, uint32_t size,
 
 bool walkAvx2Chunk(const char* p, uint32_t size, uint32_t start, SipMessage& out,
                    const ScanLimits& limits, ScanResult& result) {
-  return detail::ChunkWalker<Avx2ChunkKernel>::run(p, size, start, out, limits, result);
+  const uint32_t headers_end =
+      detail::ChunkWalker<Avx2ChunkKernel>::run(p, size, start, out, limits);
+  if (headers_end == 0) {
+    return false;
+  }
+  result = detail::finishMessage(p, size, headers_end, out, limits);
+  return true;
 }
 
 ScanResult walkAvx2(const char* p, uint32_t size, uint32_t start, SipMessage& out,
                     const ScanLimits& limits) {
-  ScanResult result;
-  if (__builtin_expect(
-          detail::ChunkWalker<Avx2ChunkKernel>::run(p, size, start, out, limits, result), 1)) {
-    return result;
+  const uint32_t headers_end =
+      detail::ChunkWalker<Avx2ChunkKernel>::run(p, size, start, out, limits);
+  if (__builtin_expect(headers_end != 0, 1)) {
+    return detail::finishMessage(p, size, headers_end, out, limits);
   }
   // An unusual message: the line walk judges it, from the state scan() left.
   detail::resetScanFields(out);

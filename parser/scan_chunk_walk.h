@@ -40,25 +40,32 @@ class ChunkWalker {
 
  public:
   // run scans the message that starts at `start` of [p, p + size) as LineWalker::run() does
-  // (scan() has reset `out` and handled leading CRLFs). Returns true with `result` set when it
-  // completed the scan; false when the message needs LineWalker: `out` may then hold partial
-  // fields, and the caller resets it before the second scan. Never reads outside
-  // [p, p + size). Out of line: inlined into its caller, the fallback's arguments would stay
-  // live across the whole walk and crowd its registers.
-  __attribute__((noinline)) static bool run(const char* p, uint32_t size, uint32_t start,
-                                            SipMessage& out, const ScanLimits& limits,
-                                            ScanResult& result) {
+  // (scan() has reset `out` and handled leading CRLFs), up to the end of its header block.
+  // Returns the offset of the block's empty line (for finishMessage(), which the caller runs
+  // with the whole input) when it completed the scan; 0 when the message needs LineWalker:
+  // `out` may then hold partial fields, and the caller resets it before the second scan.
+  // Never reads outside [p, p + size). Out of line: inlined into its caller, the fallback's
+  // arguments would stay live across the whole walk and crowd its registers.
+  __attribute__((noinline)) static uint32_t run(const char* p, uint32_t size, uint32_t start,
+                                                SipMessage& out, const ScanLimits& limits) {
+    // LineWalker's size limit: a header line (or the empty line) must start at most
+    // max_message_bytes past `start`, so a line it accepts ends by limit_end (its CR at
+    // limit_end - 2 at most). The walk takes the input to end there: then every CRLF it finds
+    // lies within the limit and the loop needs no limit checks of its own; a line that would
+    // cross limit_end finds no CRLF and goes to LineWalker. (scan() caps the size, so the sum
+    // fits 64 bits.)
+    const uint64_t limit_end = static_cast<uint64_t>(start) + limits.max_message_bytes + 2;
+    if (limit_end < size) {
+      size = static_cast<uint32_t>(limit_end);
+    }
     // Lines that start before `chunk_end` have 32 readable bytes.
     if (__builtin_expect(size < kChunk || start >= size - kChunk + 1, 0)) {
-      return false;
+      return 0;
     }
     const uint32_t chunk_end = size - kChunk + 1;
-    // A CR before `fast_end` has its LF inside the input and lies within the size limit
-    // (LineWalker's `fast_end`; scan() caps the size, so the sum below fits 64 bits).
-    const uint64_t last_line_wide = static_cast<uint64_t>(start) + limits.max_message_bytes;
-    const uint32_t last_line =
-        last_line_wide < 0xFFFFFFFFull ? static_cast<uint32_t>(last_line_wide) : 0xFFFFFFFFu;
-    const uint32_t fast_end = last_line < size - 1 ? last_line + 1 : size - 1;
+    // A CR before `fast_end` has its LF inside the input (LineWalker's `fast_end`). The loop
+    // reaches the (clamped) size only through these two.
+    const uint32_t fast_end = size - 1;
 
     // The index with a slot for HeaderId::Other (no branch per line on whether a name is
     // known), 8-bit counts (a message of more than 255 lines is left to LineWalker).
@@ -69,10 +76,16 @@ class ChunkWalker {
     static_assert(sizeof(out.first_index) <= sizeof(first_index) &&
                       sizeof(out.occurrences) <= sizeof(occurrences),
                   "copyIndex reads whole arrays");
-    const __m256i all_ones = _mm256_set1_epi8(-1);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index), all_ones);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index) + 1, all_ones);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index) + 2, all_ones);
+    // The loop counts the lines left (`left`) instead of the lines seen: one value in a
+    // register where a count and the capacity would be two (the loop has too few for both).
+    // Lines are limited to 255 (the 8-bit counts) as well as to the header array. first_index
+    // holds `left` after each first occurrence, `limit` (count -1 after copyIndex) for none.
+    const uint32_t capacity = out.header_capacity;
+    const uint32_t limit = capacity < 255 ? capacity : 255;
+    const __m256i unseen = _mm256_set1_epi16(static_cast<int16_t>(limit));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index), unseen);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index) + 1, unseen);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(first_index) + 2, unseen);
     _mm256_store_si256(reinterpret_cast<__m256i*>(occurrences), _mm256_setzero_si256());
     _mm256_store_si256(reinterpret_cast<__m256i*>(occurrences) + 1, _mm256_setzero_si256());
 
@@ -87,31 +100,30 @@ class ChunkWalker {
       Kernel::classify32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + start)),
                          special, non_token);
       if (__builtin_expect(non_token == 0, 0)) {
-        return false;
+        return 0;
       }
       const uint32_t token_end = start + static_cast<uint32_t>(__builtin_ctz(non_token));
       if (special != 0) {
         eol = start + static_cast<uint32_t>(__builtin_ctz(special));
       } else if (!findLineEnd(k, p, chunk_end, start + kChunk, eol)) {
-        return false;
+        return 0;
       }
       if (eol >= fast_end) {
-        return false;
+        return 0;
       }
       std::memcpy(&pair, p + eol, sizeof(pair));
       if (pair != kCrLf) {
-        return false;
+        return 0;
       }
       uint32_t at = 0;
       if (parseStartLine(p, start, eol, token_end, out, at) != ScanError::None) {
-        return false;
+        return 0;
       }
     }
 
     const Constants k = Kernel::constants();
     HeaderField* field = out.headers;  // scan() set header_count to 0
-    const uint32_t capacity = out.header_capacity;
-    uint32_t count = 0;
+    uint32_t left = limit;
     uint32_t line = eol + 2;
     while (true) {
       __m256i v;
@@ -119,15 +131,16 @@ class ChunkWalker {
         v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + line));
       } else {
         // The input's last 31 bytes: the line's bytes, then zeros. Zeros are control bytes,
-        // so both searches stop at the end of the input.
-        if (line >= size) {
-          return false;
+        // so both searches stop at the end of the input (p + chunk_end - 1 + kChunk).
+        if (line > fast_end) {
+          return 0;
         }
         alignas(32) char tail[2 * kChunk];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(tail),
-                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + size - kChunk)));
+        _mm256_store_si256(
+            reinterpret_cast<__m256i*>(tail),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + chunk_end - 1)));
         _mm256_store_si256(reinterpret_cast<__m256i*>(tail) + 1, _mm256_setzero_si256());
-        v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail + (line - (size - kChunk))));
+        v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail + (line - (chunk_end - 1))));
       }
       uint32_t special;
       uint32_t non_token;
@@ -135,47 +148,54 @@ class ChunkWalker {
       if (__builtin_expect((non_token & 1) != 0, 0)) {
         // Not a header name: the empty line that ends the header block, or a continuation
         // line (RFC 3261 §7.3.1), or something LineWalker judges.
-        if (line > last_line || line + 1 >= size) {
-          return false;
+        if (line >= fast_end) {
+          return 0;
         }
         std::memcpy(&pair, p + line, sizeof(pair));
         if (pair == kCrLf) {
           break;
         }
         if ((p[line] != ' ' && p[line] != '\t') || field == out.headers) {
-          return false;
+          return 0;
         }
         if (special != 0) {
           eol = line + static_cast<uint32_t>(__builtin_ctz(special));
         } else if (!findLineEnd(k, p, chunk_end, line + kChunk, eol)) {
-          return false;
+          return 0;
         }
         if (eol >= fast_end) {
-          return false;
+          return 0;
         }
         std::memcpy(&pair, p + eol, sizeof(pair));
         if (pair != kCrLf) {
-          return false;
+          return 0;
         }
-        out.header_count = static_cast<uint16_t>(count);
+        out.header_count = static_cast<uint16_t>(limit - left);
         (void)extendFolded(p, line, eol, out);  // None: the message has a header
         line = eol + 2;
         continue;
       }
-      if (__builtin_expect(non_token == 0, 0)) {
-        return false;  // a name of 32 bytes or more
-      }
       // The name [line, name_end): token characters, not empty. The line ends at its first
-      // special byte, which must be the CR of a CRLF: no control byte in the value.
-      const auto name_length = static_cast<uint32_t>(__builtin_ctz(non_token));
+      // special byte, which must be the CR of a CRLF: no control byte in the value. A name of
+      // 31 bytes or more gets length 31 from the high bit (no branch of its own): its byte 31
+      // is a token character, so the ": " check below sends it to LineWalker.
+      const auto name_length = static_cast<uint32_t>(__builtin_ctz(non_token | 0x80000000u));
       const uint32_t name_end = line + name_length;
+      if (__builtin_expect(left == 0, 0)) {
+        return 0;  // the header array (or the 8-bit counts) would overflow
+      }
+      // The spans are stored as the checks pass, in separate blocks: stored together, the
+      // compiler would assemble them in a vector register, more instructions than the stores.
+      // (A line that fails a check leaves the message to LineWalker, partial fields and all.)
+      field->name.offset = line;
+      field->name.length = name_length;
       if (__builtin_expect(special != 0, 1)) {
         eol = line + static_cast<uint32_t>(__builtin_ctz(special));
       } else if (!findLineEnd(k, p, chunk_end, line + kChunk, eol)) {
-        return false;
+        return 0;
       }
       if (__builtin_expect(eol >= fast_end, 0)) {
-        return false;
+        return 0;
       }
       // name_end <= eol (a special byte is no token character), so both pairs lie inside the
       // input; ": " ends at or before the CR, so p[value] is inside the line or its CR.
@@ -183,45 +203,40 @@ class ChunkWalker {
       uint16_t colon;
       std::memcpy(&colon, p + name_end, sizeof(colon));
       if (__builtin_expect(pair != kCrLf || colon != kColonSpace, 0)) {
-        return false;
+        return 0;
       }
       const uint32_t value = name_end + 2;
       // No white space to trim (an empty value shows its CR here).
       if (__builtin_expect(static_cast<unsigned char>(p[value]) <= ' ' ||
                                static_cast<unsigned char>((p + eol)[-1]) <= ' ',
                            0)) {
-        return false;
+        return 0;
       }
-      if (__builtin_expect(count >= capacity, 0)) {
-        return false;
-      }
-      // Each span as one 64-bit store: the compiler would otherwise assemble both spans in a
-      // vector register, four instructions more per line.
-      const uint64_t name_span = line | (static_cast<uint64_t>(name_length) << 32);
-      const uint64_t value_span = value | (static_cast<uint64_t>(eol - value) << 32);
-      std::memcpy(static_cast<void*>(&field->name), &name_span, sizeof(name_span));
-      std::memcpy(static_cast<void*>(&field->value), &value_span, sizeof(value_span));
+      --left;
+      field->value.offset = value;
+      field->value.length = eol - value;
       line = eol + 2;
       const HeaderId id = Kernel::lookupVec(k, v, name_length);
       field->id = id;
       ++field;
       const size_t slot = static_cast<uint8_t>(id);
-      const uint8_t seen = occurrences[slot];
-      occurrences[slot] = static_cast<uint8_t>(seen + 1);
-      if (seen == 0) {
-        first_index[slot] = static_cast<int16_t>(count);
+      // The loop keeps each count negated: one decrement in memory whose borrow says "first
+      // occurrence" (a count going up takes a load, an add, a store and a test; the compiler
+      // does not make the decrement's borrow the test by itself).
+      bool first;
+      asm("subb $1, %0" : "+m"(occurrences[slot]), "=@ccc"(first));
+      if (first) {
+        first_index[slot] = static_cast<int16_t>(left);
       }
-      ++count;
     }
-    // More than 255 lines would wrap the 8-bit counts; a repeated single-valued header needs
-    // LineWalker's value comparison (RFC 3261 §7.3.1).
-    if (count > 255 || hasRepeatedSingle(occurrences)) {
-      return false;
+    negateCounts(occurrences);
+    // A repeated single-valued header needs LineWalker's value comparison (RFC 3261 §7.3.1).
+    if (hasRepeatedSingle(occurrences)) {
+      return 0;
     }
-    out.header_count = static_cast<uint16_t>(count);
-    copyIndex(first_index, occurrences, out);
-    result = finishMessage(p, size, line, out, limits);
-    return true;
+    out.header_count = static_cast<uint16_t>(limit - left);
+    copyIndex(first_index, limit, occurrences, out);
+    return line;
   }
 
  private:
@@ -270,6 +285,14 @@ class ChunkWalker {
   // 0xFF for each single-valued HeaderId.
   alignas(32) static constexpr std::array<uint8_t, 64> kSingleMask = makeSingleMask();
 
+  // negateCounts turns the loop's negated counts into counts.
+  __attribute__((always_inline)) static void negateCounts(uint8_t* occurrences) {
+    auto* counts = reinterpret_cast<__m256i*>(occurrences);
+    _mm256_store_si256(counts, _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_load_si256(counts)));
+    _mm256_store_si256(counts + 1,
+                       _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_load_si256(counts + 1)));
+  }
+
   // hasRepeatedSingle: does a single-valued header occur more than once?
   __attribute__((always_inline)) static bool hasRepeatedSingle(const uint8_t* occurrences) {
     const __m256i one = _mm256_set1_epi8(1);
@@ -299,10 +322,17 @@ class ChunkWalker {
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(source + kBytes - kChunk)));
   }
 
-  // copyIndex stores the walk's index into the message (without the HeaderId::Other slot).
-  __attribute__((always_inline)) static void copyIndex(const int16_t* first_index,
+  // copyIndex stores the walk's index into the message (without the HeaderId::Other slot),
+  // each first_index entry turned from lines left into the line's index: limit - 1 - left
+  // (-1 for the `limit` of a header that does not occur).
+  __attribute__((always_inline)) static void copyIndex(int16_t* first_index, uint32_t limit,
                                                        const uint8_t* occurrences,
                                                        SipMessage& out) {
+    const __m256i last = _mm256_set1_epi16(static_cast<int16_t>(limit - 1));
+    auto* index = reinterpret_cast<__m256i*>(first_index);
+    for (int i = 0; i < 3; ++i) {
+      _mm256_store_si256(index + i, _mm256_sub_epi16(last, _mm256_load_si256(index + i)));
+    }
     copyBytes<sizeof(out.first_index)>(first_index, out.first_index);
     copyBytes<sizeof(out.occurrences)>(occurrences, out.occurrences);
   }
