@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -171,17 +172,32 @@ TEST(BranchMac, DistinctInputsDistinctBranches) {
   EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
 }
 
+// A branch a signer must make exactly, from these fields.
+struct KnownBranch {
+  const char* desc;
+  std::string_view client_branch;
+  std::string_view call_id;
+  std::string_view branch;
+};
+
+// expectKnownBranches: `maker` makes each branch exactly, and both signers verify it.
+void expectKnownBranches(const BranchSigner& maker, const BranchSigner& other,
+                         std::span<const KnownBranch> rows) {
+  for (const KnownBranch& r : rows) {
+    EXPECT_EQ(branchFor(maker, r.client_branch, r.call_id), r.branch) << r.desc;
+    EXPECT_EQ(maker.verifyBranch(r.branch, r.client_branch, r.call_id), BranchVerdict::Valid)
+        << r.desc;
+    EXPECT_EQ(other.verifyBranch(r.branch, r.client_branch, r.call_id), BranchVerdict::Valid)
+        << r.desc;
+  }
+}
+
 // Known branches stay the same: a branch is checked on the response, possibly by another
 // instance or after an upgrade, so any change to how a format's MAC is computed must keep them.
 // These are ThreeHash branches (the format before OnePass): a signer making either format
 // still verifies them.
 TEST(BranchMac, KnownThreeHashBranches) {
-  const struct {
-    const char* desc;
-    std::string_view client_branch;
-    std::string_view call_id;
-    std::string_view branch;
-  } rows[] = {
+  const KnownBranch rows[] = {
       {"RFC 3261 shapes", kClientBranch, kCallId, "z9hG4bK-ss1ca12d700d64c6cd3"},
       {"both empty", "", "", "z9hG4bK-ss14fe0e93b4529ae20"},
       {"one byte", "", "a", "z9hG4bK-ss1e0014fb8d3674eb7"},
@@ -192,17 +208,9 @@ TEST(BranchMac, KnownThreeHashBranches) {
        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef!",
        "z9hG4bK-ss104d752c7708737c6"},
   };
-  const BranchSigner three_hash = *BranchSigner::create(secret('k'), 1, {}, 0,
-                                                        BranchFormat::ThreeHash);
-  const BranchSigner one_pass = makeSigner();
-  for (const auto& r : rows) {
-    EXPECT_EQ(branchFor(three_hash, r.client_branch, r.call_id), r.branch) << r.desc;
-    EXPECT_EQ(three_hash.verifyBranch(r.branch, r.client_branch, r.call_id),
-              BranchVerdict::Valid)
-        << r.desc;
-    EXPECT_EQ(one_pass.verifyBranch(r.branch, r.client_branch, r.call_id), BranchVerdict::Valid)
-        << r.desc;
-  }
+  const BranchSigner three_hash =
+      *BranchSigner::create(secret('k'), 1, {}, 0, BranchFormat::ThreeHash);
+  expectKnownBranches(three_hash, makeSigner(), rows);
 }
 
 // The OnePass MAC is, independently recomputed: SipHash-2-4 (libsodium) under the first 16
@@ -252,25 +260,15 @@ TEST(BranchMac, OnePassMatchesOracle) {
 
 // The same, frozen: OnePass branches must not change either.
 TEST(BranchMac, KnownOnePassBranches) {
-  const struct {
-    const char* desc;
-    std::string_view client_branch;
-    std::string_view call_id;
-    std::string_view branch;
-  } rows[] = {
+  const KnownBranch rows[] = {
       {"RFC 3261 shapes", kClientBranch, kCallId, "z9hG4bK-s21a8c0ba1f529ffc28"},
       {"both empty", "", "", "z9hG4bK-s2101f3bd0eaa52c259"},
       {"bench INVITE", "z9hG4bK-524287-1---a8d3c0e9f1b6774d", "bench-00000001@198.18.0.2",
        "z9hG4bK-s212969c8b6bdf85424"},
   };
-  const BranchSigner s = makeSigner();
-  const BranchSigner three_hash = *BranchSigner::create(secret('k'), 1, {}, 0,
-                                                        BranchFormat::ThreeHash);
-  for (const auto& r : rows) {
-    EXPECT_EQ(branchFor(s, r.client_branch, r.call_id), r.branch) << r.desc;
-    EXPECT_EQ(three_hash.verifyBranch(r.branch, r.client_branch, r.call_id), BranchVerdict::Valid)
-        << r.desc;
-  }
+  const BranchSigner three_hash =
+      *BranchSigner::create(secret('k'), 1, {}, 0, BranchFormat::ThreeHash);
+  expectKnownBranches(makeSigner(), three_hash, rows);
 }
 
 }  // namespace
