@@ -1,5 +1,8 @@
 #include "src/config.h"
 
+#include "lb/branch_mac.h"
+#include "src/snapshot_builder.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -835,6 +838,28 @@ TEST(ConfigNamesTest, EnumNames) {
   EXPECT_EQ(balanceKeyName(BalanceKey::SourceIp), "source-ip");
   EXPECT_EQ(balanceKeyName(BalanceKey::FromTagCallId), "from-tag+call-id");
   EXPECT_EQ(formatEndpoint(endpoint("[2001:db8::1]:5060")), "[2001:db8::1]:5060");
+}
+
+// branch_format picks how the signer makes branches; either signer verifies both formats.
+TEST(ConfigSignerTest, BranchFormatReachesTheSigner) {
+  const Config one_pass = parseOrDie(kMinimal);
+  const Config three_hash = parseOrDie(
+      "[balancer]\nbranch_format = 1\nsecret = \"" + std::string(kSecret) +
+      "\"\n[[backend]]\nname = \"a\"\naddress = \"127.0.0.2:5060\"\n");
+  auto made_one_pass = makeBranchSigner(one_pass.balancer);
+  auto made_three_hash = makeBranchSigner(three_hash.balancer);
+  ASSERT_TRUE(made_one_pass.isOk() && made_three_hash.isOk());
+  char buffer[lb::kBranchLength];
+  ASSERT_EQ((*made_one_pass)->makeBranch("z9hG4bKa", "call@x", buffer), lb::kBranchLength);
+  const std::string new_branch(buffer, lb::kBranchLength);
+  ASSERT_EQ((*made_three_hash)->makeBranch("z9hG4bKa", "call@x", buffer), lb::kBranchLength);
+  const std::string old_branch(buffer, lb::kBranchLength);
+  EXPECT_EQ(new_branch.substr(0, lb::kBranchPrefix.size()), lb::kBranchPrefix);
+  EXPECT_EQ(old_branch.substr(0, lb::kLegacyBranchPrefix.size()), lb::kLegacyBranchPrefix);
+  for (const auto* signer : {made_one_pass->get(), made_three_hash->get()}) {
+    EXPECT_TRUE(lb::branchVerdictOk(signer->verifyBranch(new_branch, "z9hG4bKa", "call@x")));
+    EXPECT_TRUE(lb::branchVerdictOk(signer->verifyBranch(old_branch, "z9hG4bKa", "call@x")));
+  }
 }
 
 }  // namespace
