@@ -577,6 +577,78 @@ TEST(HeaderNames, CompactAndCaseInsensitive) {
   }
 }
 
+// The status line (RFC 3261 §7.2): code, reason phrase and verdict as scanned, for common
+// and unusual shapes at every byte of "SIP/2.0 ddd ".
+TEST(Scan, StatusLineFields) {
+  struct Row {
+    const char* description;
+    const char* start_line;
+    ScanStatus status;
+    ScanError error;
+    uint32_t error_offset;
+    uint16_t code;
+    const char* reason;
+  };
+  const Row rows[] = {
+      {"common", "SIP/2.0 200 OK", ScanStatus::Complete, ScanError::None, 0, 200, "OK"},
+      {"lower-case version", "sip/2.0 486 Busy Here", ScanStatus::Complete, ScanError::None, 0,
+       486, "Busy Here"},
+      {"no reason", "SIP/2.0 100", ScanStatus::Complete, ScanError::None, 0, 100, ""},
+      {"empty reason", "SIP/2.0 180 ", ScanStatus::Complete, ScanError::None, 0, 180, ""},
+      {"reason with two spaces", "SIP/2.0 603  Decline", ScanStatus::Complete, ScanError::None,
+       0, 603, " Decline"},
+      {"lowest", "SIP/2.0 100 Trying", ScanStatus::Complete, ScanError::None, 0, 100, "Trying"},
+      {"highest", "SIP/2.0 699 X", ScanStatus::Complete, ScanError::None, 0, 699, "X"},
+      {"code 099", "SIP/2.0 099 X", ScanStatus::Invalid, ScanError::BadStatusCode, 8, 0, ""},
+      {"code 700", "SIP/2.0 700 X", ScanStatus::Invalid, ScanError::BadStatusCode, 8, 0, ""},
+      {"colon in code", "SIP/2.0 2:0 X", ScanStatus::Invalid, ScanError::BadStatusCode, 8, 0,
+       ""},
+      {"slash in code", "SIP/2.0 20/ X", ScanStatus::Invalid, ScanError::BadStatusCode, 8, 0,
+       ""},
+      {"tab after code", "SIP/2.0 200\tOK", ScanStatus::Invalid, ScanError::BadStatusCode, 11,
+       0, ""},
+      {"four digits", "SIP/2.0 2000 OK", ScanStatus::Invalid, ScanError::BadStatusCode, 11, 0,
+       ""},
+      {"tab before code", "SIP/2.0\t200 OK", ScanStatus::Invalid, ScanError::BadStartLine, 0,
+       0, ""},
+      {"version 2.1", "SIP/2.1 200 OK", ScanStatus::Invalid, ScanError::BadVersion, 0, 0, ""},
+      {"too short", "SIP/2.0 20", ScanStatus::Invalid, ScanError::BadStartLine, 0, 0, ""},
+  };
+  for (const Row& row : rows) {
+    const std::string bytes = std::string(row.start_line) +
+                              "\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n"
+                              "Call-ID: a@b\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+    ParsedMessage<kDefaultHeaderCapacity> parsed;
+    const ScanResult result = scan(ByteView(bytes), parsed.message);
+    EXPECT_EQ(result.status, row.status) << row.description;
+    EXPECT_EQ(result.error, row.error) << row.description;
+    EXPECT_EQ(result.error_offset, row.error_offset) << row.description;
+    if (row.status == ScanStatus::Complete) {
+      const SipMessage& m = parsed.message;
+      EXPECT_EQ(m.kind, MessageKind::Response) << row.description;
+      EXPECT_EQ(m.status_code, row.code) << row.description;
+      EXPECT_EQ(m.reason_phrase.view(bytes.data()), row.reason) << row.description;
+      EXPECT_EQ(m.start_line.view(bytes.data()), row.start_line) << row.description;
+    }
+  }
+}
+
+// scanAndValidate passes on what the scan found when it did not complete: a keepalive's
+// bytes (RFC 5626 §3.5.1) and an incomplete message's offset.
+TEST(Scan, ScanAndValidatePassesOnUnfinishedScans) {
+  Scanned s;
+  const ScanResult ping = s.run("\r\n\r\n");
+  EXPECT_EQ(ping.status, ScanStatus::Keepalive);
+  EXPECT_EQ(ping.consumed, 4u);
+  const ScanResult pong = s.run("\r\n");
+  EXPECT_EQ(pong.status, ScanStatus::Keepalive);
+  EXPECT_EQ(pong.consumed, 2u);
+  const ScanResult partial = s.run("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP a\r\n");
+  EXPECT_EQ(partial.status, ScanStatus::Incomplete);
+  EXPECT_EQ(partial.error, ScanError::Truncated);
+  EXPECT_EQ(partial.consumed, 0u);
+}
+
 TEST(Methods, CaseSensitive) {
   EXPECT_EQ(classifyMethod("INVITE"), Method::Invite);
   EXPECT_EQ(classifyMethod("invite"), Method::Other);
