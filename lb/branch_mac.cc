@@ -180,9 +180,9 @@ void BranchSigner::macHex(const Key& key, BranchFormat format, std::string_view 
   if (format == BranchFormat::OnePass) {
     parser::SipHash24 hash(key.one_pass.data());
     const auto length = static_cast<uint32_t>(client_branch.size());
-    const uint8_t length_bytes[4] = {static_cast<uint8_t>(length), static_cast<uint8_t>(length >> 8),
-                                     static_cast<uint8_t>(length >> 16),
-                                     static_cast<uint8_t>(length >> 24)};
+    const uint8_t length_bytes[4] = {
+        static_cast<uint8_t>(length), static_cast<uint8_t>(length >> 8),
+        static_cast<uint8_t>(length >> 16), static_cast<uint8_t>(length >> 24)};
     hash.update(length_bytes, sizeof(length_bytes));
     hash.update(client_branch.data(), client_branch.size());
     hash.update(call_id.data(), call_id.size());

@@ -783,7 +783,8 @@ address = "127.0.0.2:5060"
   EXPECT_EQ(diff.applied,
             (std::vector<std::string>{
                 "balancer.key: call-id -> source-ip", "balancer.record_route: false -> true",
-                "balancer.branch_format: 2 -> 1", "balancer.secret: changed", "balancer.previous_secret: changed",
+                "balancer.branch_format: 2 -> 1", "balancer.secret: changed",
+                "balancer.previous_secret: changed",
                 "backend a: removed", "backend b: added 127.0.0.2:5060 weight 100"}));
   EXPECT_EQ(diff.restart_required, std::vector<std::string>{"balancer.affinity_entries"});
   EXPECT_TRUE(sameListeners(running, next));
