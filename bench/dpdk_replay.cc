@@ -31,6 +31,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <emmintrin.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -108,8 +109,24 @@ struct RunResult {
 // the copy path). Fresh: each frame copied into a new mbuf from the pool, as a NIC's DMA would
 // leave it (the feed's alloc + memcpy is inside the timed loop, on the worker's core), so
 // forwarding goes in place. Thread: as Fresh, but done by a second thread on another CPU; the
-// worker's core only polls.
-enum class Feed { Shared, Fresh, Thread };
+// worker's core only polls: the frames arrive from that thread's cache. ThreadDma: as Thread,
+// but each frame is written with non-temporal stores, so it reaches memory and no core's
+// cache, as a NIC's DMA leaves it (a NIC without cache injection; the mbuf header is still
+// written by the feed thread, where a NIC's driver would write it on the worker's core).
+enum class Feed { Shared, Fresh, Thread, ThreadDma };
+
+bool fedByThread(Feed feed) { return feed == Feed::Thread || feed == Feed::ThreadDma; }
+
+// streamCopy copies `length` bytes to `out` (16-byte aligned) with non-temporal stores, the
+// last partial 16 bytes with ordinary ones. The caller fences before publishing the frame.
+void streamCopy(uint8_t* out, const uint8_t* in, size_t length) {
+  size_t offset = 0;
+  for (; offset + 16 <= length; offset += 16) {
+    _mm_stream_si128(reinterpret_cast<__m128i*>(out + offset),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + offset)));
+  }
+  std::memcpy(out + offset, in + offset, length - offset);
+}
 
 // The first Call-ID number of the new-call runs: past the prebuilt INVITEs' 0..2047.
 constexpr uint64_t kFirstNewCall = 10'000'000;
@@ -146,17 +163,20 @@ uint64_t threadCpuNs() {
 // feedFrames copies `frames` round-robin into fresh mbufs from `pool` and enqueues them on
 // `ring`, 32 at a time, until `stop` is set or `deadline_ns` passes (it always stops by
 // itself). The ring is single-producer: this thread is its only producer while it runs.
+// `stream`: the frames are written with non-temporal stores (Feed::ThreadDma); not together
+// with `renumber`, whose patch would pull the lines back into this core's cache.
 void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_ring* ring,
                 const std::atomic<bool>& stop, uint64_t deadline_ns, int cpu,
-                const bench::CallNumberAt* renumber, uint64_t rx_ol_flags, FeedCounts& out) {
+                const bench::CallNumberAt* renumber, uint64_t rx_ol_flags, bool stream,
+                FeedCounts& out) {
   if (cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     out.pinned = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
   }
-  // An lcore id is not needed (the ring port's pool has no per-lcore cache), but a registered
-  // thread is what DPDK documents for mempool use outside EAL threads.
+  // A registered thread gets an lcore id, so its allocations use a cache of the pool of its
+  // own (the worker's frees fill the worker's cache), as DPDK documents for non-EAL threads.
   const bool registered = rte_thread_register() == 0;
   constexpr unsigned kBurst = 32;
   rte_mbuf* batch[kBurst];
@@ -169,18 +189,33 @@ void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_rin
       const uint64_t attempt = rte_rdtsc();
       if (rte_pktmbuf_alloc_bulk(pool, batch, kBurst) != 0) {
         ++out.pool_empty;
-        rte_pause();
+        // Every free mbuf is queued or in the worker. Wait for the worker to take a burst off
+        // the ring, reading only the ring's tails: polling the pool instead would keep pulling
+        // the lines the worker's frees write, and slow the worker down (a NIC never does).
+        const unsigned queued_now = rte_ring_count(ring);
+        for (int spin = 0; spin < 4096 && rte_ring_count(ring) > kBurst &&
+                           rte_ring_count(ring) + kBurst > queued_now;
+             ++spin) {
+          rte_pause();
+        }
         continue;
       }
       for (unsigned i = 0; i < kBurst; ++i) {
         const rte_mbuf* source = frames[next];
         next = next + 1 == frames.size() ? 0 : next + 1;
         auto* copy = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(batch[i], source->data_len));
-        std::memcpy(copy, rte_pktmbuf_mtod(source, const void*), source->data_len);
+        if (stream) {
+          streamCopy(copy, rte_pktmbuf_mtod(source, const uint8_t*), source->data_len);
+        } else {
+          std::memcpy(copy, rte_pktmbuf_mtod(source, const void*), source->data_len);
+        }
         if (renumber != nullptr) {
           bench::renumberFrame(copy, *renumber, kFirstNewCall + out.fed + i);
         }
         batch[i]->ol_flags = rx_ol_flags;
+      }
+      if (stream) {
+        _mm_sfence();  // non-temporal stores are weakly ordered: visible before published
       }
       const unsigned queued =
           rte_ring_enqueue_burst(ring, reinterpret_cast<void**>(batch), kBurst, nullptr);
@@ -208,7 +243,9 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
                   bool in_place, bool new_calls = false, uint64_t rx_ol_flags = 0) {
   const net::Endpoint listen = ep("198.18.0.1:5060");
   const std::vector<std::string> backends = {"198.18.1.31:5060", "198.18.1.32:5060"};
-  RingPort ring("bench");
+  // The port's pool stands in for the RX queue's pool, which the daemon creates with a
+  // per-lcore cache of 256 (src/io/dpdk/dpdk_backend.cc).
+  RingPort ring("bench", 256);
   World world(backends, {listen}, new_calls ? kDaemonAffinityEntries : 1u << 12);
   io::DpdkBackendConfig config;
   // A fresh net_null per run: the backend probes it and removes it again at stop.
@@ -258,7 +295,7 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
   uint64_t start = 0;
   uint64_t now = 0;
   uint64_t datagrams = 0;
-  if (feed == Feed::Thread) {
+  if (fedByThread(feed)) {
     // The feed thread starts first; the worker polls through a warm-up of 200 ms (tables,
     // caches, the ring filling), then the timed interval: its datagram count between two
     // counter reads. The feeder stops on the flag, or by itself a second after the interval.
@@ -280,7 +317,8 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
     }
     std::thread feeder(feedFrames, std::cref(frames), ring.pool(), ring.rxRing(),
                        std::cref(stop), feed_deadline, g_feed_cpu,
-                       new_calls ? &number_at : nullptr, rx_ol_flags, std::ref(counts));
+                       new_calls ? &number_at : nullptr, rx_ol_flags,
+                       feed == Feed::ThreadDma && !new_calls, std::ref(counts));
     now = nowNs();
     const uint64_t warm_until = now + warmup_ns;
     while (now < warm_until) {
@@ -398,7 +436,7 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
     }
   }
   std::printf("\n");
-  if (feed == Feed::Thread) {
+  if (fedByThread(feed)) {
     std::printf("  worker: %llu of %llu polls found the RX ring empty, %.2f%% of the interval; "
                 "on CPU %.0f%% of it; %.3f Mpps per busy CPU second (less empty polls)\n",
                 static_cast<unsigned long long>(result.empty_polls),
@@ -637,6 +675,8 @@ int main(int argc, char** argv) {
     printFeedThread("dpdk copy path, feed thread    ", thread_copy);
     thread_in_place = runDpdk(seconds, messages, Feed::Thread, true);
     printFeedThread("dpdk in place, feed thread     ", thread_in_place);
+    const RunResult thread_dma = runDpdk(seconds, messages, Feed::ThreadDma, true);
+    printFeedThread("dpdk in place, feed thread, frames written as by DMA", thread_dma);
     const net::ChecksumIsa best = net::activeChecksumIsa();
     if (best != net::ChecksumIsa::Portable) {
       (void)net::setChecksumIsa(net::ChecksumIsa::Portable);
