@@ -677,6 +677,8 @@ int main(int argc, char** argv) {
     printFeedThread("dpdk in place, feed thread     ", thread_in_place);
     const RunResult thread_dma = runDpdk(seconds, messages, Feed::ThreadDma, true);
     printFeedThread("dpdk in place, feed thread, frames written as by DMA", thread_dma);
+    const RunResult thread_dma_copy = runDpdk(seconds, messages, Feed::ThreadDma, false);
+    printFeedThread("dpdk copy path, feed thread, frames written as by DMA", thread_dma_copy);
     const net::ChecksumIsa best = net::activeChecksumIsa();
     if (best != net::ChecksumIsa::Portable) {
       (void)net::setChecksumIsa(net::ChecksumIsa::Portable);
