@@ -9,6 +9,13 @@
 // fewer instructions than keeping block masks, funnel shifts and window slides, and the
 // 32 bytes loaded at the line start also serve the header-name lookup.
 //
+// Where each line ends comes from a bitmap of the special bytes of the input's first
+// kEndWords * 64 bytes after the start line, built before the loop (EndBitmap). Building it
+// costs more instructions than classifying each line's tail as the loop goes, but its blocks
+// do not depend on each other, while a line's end found by classifying its bytes is a chain
+// (load, classify, mask, count, next line) that every later line waits on: with the bitmap,
+// the next line's start is a shift and a count away, and the per-line work overlaps.
+//
 // It handles only the common shape of a message: every header line "Name: value" with one SP
 // after the colon, no white space around the value, CRLF endings, no repeated single-valued
 // header and a header array large enough. On anything else it gives up (returns false) and
@@ -125,6 +132,8 @@ class ChunkWalker {
     HeaderField* field = out.headers;  // scan() set header_count to 0
     uint32_t left = limit;
     uint32_t line = eol + 2;
+    EndBitmap ends;
+    ends.build(k, p, line, size);
     while (true) {
       __m256i v;
       if (__builtin_expect(line < chunk_end, 1)) {
@@ -189,10 +198,17 @@ class ChunkWalker {
       // (A line that fails a check leaves the message to LineWalker, partial fields and all.)
       field->name.offset = line;
       field->name.length = name_length;
-      if (__builtin_expect(special != 0, 1)) {
-        eol = line + static_cast<uint32_t>(__builtin_ctz(special));
-      } else if (!findLineEnd(k, p, chunk_end, line + kChunk, eol)) {
-        return 0;
+      if (__builtin_expect(!ends.find(line, eol), 0)) {
+        // Past the bitmap: the line's own chunks, as for the start line.
+        if (line >= ends.end) {
+          if (special != 0) {
+            eol = line + static_cast<uint32_t>(__builtin_ctz(special));
+          } else if (!findLineEnd(k, p, chunk_end, line + kChunk, eol)) {
+            return 0;
+          }
+        } else if (!findLineEnd(k, p, chunk_end, ends.end, eol)) {
+          return 0;
+        }
       }
       if (__builtin_expect(eol >= fast_end, 0)) {
         return 0;
@@ -241,6 +257,70 @@ class ChunkWalker {
 
  private:
   static constexpr uint32_t kChunk = 32;
+  // The bitmap covers this many 64-byte blocks after the start line: 2 KB, every header
+  // block of the corpus. Lines past it are walked as the start line is.
+  static constexpr uint32_t kEndWords = 32;
+
+  // EndBitmap: bit i of words[w] is set when byte base + 64 * w + i is special (a control
+  // byte but HTAB, or DEL: Kernel::special32's class); bytes past the input count as special,
+  // as zeros do in the loop's tail chunk, so a line running into the end stops there.
+  struct EndBitmap {
+    uint32_t base = 0;
+    uint32_t end = 0;  // base + 64 * count: the first byte the bitmap does not cover
+    uint32_t count = 0;
+    uint64_t words[kEndWords];
+
+    __attribute__((always_inline)) void build(const Constants& k, const char* p, uint32_t from,
+                                              uint32_t size) {
+      base = from;
+      const uint32_t blocks = (size - from + 63) / 64;
+      count = blocks < kEndWords ? blocks : kEndWords;
+      end = from + 64 * count;
+      uint32_t w = 0;
+      // Whole blocks; they are independent of each other, so their loads and classifications
+      // overlap.
+      for (const char* q = p + from; w < count && q + 64 <= p + size; ++w, q += 64) {
+        words[w] = mask64(k, q);
+      }
+      if (w < count) {
+        // The input's last bytes (fewer than 64), then zeros.
+        alignas(32) char tail[64] = {};
+        std::memcpy(tail, p + from + 64 * w, size - (from + 64 * w));
+        words[w] = mask64(k, tail);
+      }
+    }
+
+    // find sets `eol` to the first special byte at or after `line` and returns true, or
+    // returns false when the bitmap holds none (`line` at or past `end`, or none before it).
+    __attribute__((always_inline)) bool find(uint32_t line, uint32_t& eol) const {
+      const uint32_t offset = line - base;
+      uint32_t w = offset / 64;
+      if (__builtin_expect(w >= count, 0)) {
+        return false;
+      }
+      const uint64_t rest = words[w] >> (offset % 64);
+      if (__builtin_expect(rest != 0, 1)) {
+        eol = line + static_cast<uint32_t>(__builtin_ctzll(rest));
+        return true;
+      }
+      while (++w < count) {
+        if (words[w] != 0) {
+          eol = base + 64 * w + static_cast<uint32_t>(__builtin_ctzll(words[w]));
+          return true;
+        }
+      }
+      return false;
+    }
+
+   private:
+    __attribute__((always_inline)) static uint64_t mask64(const Constants& k, const char* q) {
+      const uint64_t low =
+          Kernel::special32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
+      const uint64_t high =
+          Kernel::special32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32)));
+      return low | (high << 32);
+    }
+  };
   // "\r\n" and ": " as little-endian 16-bit loads.
   static constexpr uint16_t kCrLf = 0x0A0D;
   static constexpr uint16_t kColonSpace = 0x203A;
