@@ -119,6 +119,18 @@ class ChunkWalkTest : public ::testing::Test {
   size_t checked_ = 0;
 };
 
+// completesAlone: does the chunk walk complete `text` by itself (not handing it over)?
+bool completesAlone(const std::string& text) {
+  std::vector<char> exact(text.begin(), text.end());
+  auto parsed = std::make_unique<ParsedMessage<kCapacity>>();
+  detail::resetScanFields(parsed->message);
+  parsed->message.message_offset = 0;
+  ScanResult result;
+  return walkAvx2Chunk(exact.data(), static_cast<uint32_t>(exact.size()), 0, parsed->message,
+                       ScanLimits{}, result) &&
+         result.ok();
+}
+
 std::vector<std::string> seedMessages() {
   std::vector<std::string> seeds;
   std::vector<std::string> paths;
@@ -299,6 +311,45 @@ TEST_F(ChunkWalkTest, ManyLines) {
     text += "\r\n";
     for (uint16_t capacity : {uint16_t{8}, uint16_t{13}, uint16_t{64}, kArraySize}) {
       ASSERT_TRUE(check(text, std::to_string(count) + " lines", capacity));
+    }
+  }
+}
+
+// Header blocks longer than the walk's line-end bitmap (2 KB after the start line): lines
+// that start before its end and end past it, at every offset, long lines across it, a control
+// byte just past it, and messages cut around it.
+TEST_F(ChunkWalkTest, HeaderBlocksPastTheLineEndBitmap) {
+  const std::string start = "OPTIONS sip:a@example.com SIP/2.0\r\n";
+  const std::string call_id = "Call-ID: c1@example.com\r\n";
+  for (size_t shift = 0; shift < 80; ++shift) {
+    std::string headers = "X-Pad: " + std::string(shift + 1, 'p') + "\r\n";
+    while (headers.size() < 2048 - 100) {
+      headers += "X-Filler: " + std::string(60 + headers.size() % 37, 's') + "\r\n";
+    }
+    for (size_t long_line : {size_t{0}, size_t{150}, size_t{400}}) {
+      std::string block = headers;
+      if (long_line != 0) {
+        block += "X-Long: " + std::string(long_line, 'l') + "\r\n";
+      }
+      for (int i = 0; i < 12; ++i) {
+        block += "v: SIP/2.0/UDP h" + std::to_string(i) + ";branch=z9hG4bK" + std::to_string(i) +
+                 "\r\n";
+      }
+      const std::string text = start + call_id + block + "\r\n";
+      const std::string what = "shift " + std::to_string(shift) + " long " +
+                               std::to_string(long_line);
+      ASSERT_TRUE(completesAlone(text)) << what;
+      ASSERT_TRUE(check(text, what));
+      for (size_t cut : {size_t{1}, size_t{2}, size_t{3}, size_t{700}, size_t{1000}}) {
+        ASSERT_TRUE(check(text.substr(0, text.size() - cut), what + " cut"));
+      }
+      // A control byte in a value just past the bitmap's end.
+      std::string bad = text;
+      const size_t past = start.size() + 2048 + shift % 7;
+      if (past < bad.size() && bad[past] != '\r' && bad[past] != '\n') {
+        bad[past] = '\x01';
+        ASSERT_TRUE(check(bad, what + " control byte"));
+      }
     }
   }
 }
