@@ -9,8 +9,8 @@
 // fewer instructions than keeping block masks, funnel shifts and window slides, and the
 // 32 bytes loaded at the line start also serve the header-name lookup.
 //
-// Where each line ends comes from a bitmap of the special bytes of the input's first
-// kEndWords * 64 bytes after the start line, built before the loop (EndBitmap). Building it
+// Where each line ends comes from a bitmap of the special bytes of the message's first
+// kEndWords * 64 bytes, built before the walk (EndBitmap). Building it
 // costs more instructions than classifying each line's tail as the loop goes, but its blocks
 // do not depend on each other, while a line's end found by classifying its bytes is a chain
 // (load, classify, mask, count, next line) that every later line waits on: with the bitmap,
@@ -98,10 +98,13 @@ class ChunkWalker {
 
     uint16_t pair;
     uint32_t eol;
+    // Built first, from the start line on: it depends on nothing the walk finds.
+    EndBitmap ends;
     {
       // The start line. (Its own constants: parseStartLine is a call, across which the loop's
       // would be spilled; loading them again below is cheaper.)
       const Constants k = Kernel::constants();
+      ends.build(k, p, start, size);
       uint32_t special;
       uint32_t non_token;
       Kernel::classify32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + start)),
@@ -110,9 +113,8 @@ class ChunkWalker {
         return 0;
       }
       const uint32_t token_end = start + static_cast<uint32_t>(__builtin_ctz(non_token));
-      if (special != 0) {
-        eol = start + static_cast<uint32_t>(__builtin_ctz(special));
-      } else if (!findLineEnd(k, p, chunk_end, start + kChunk, eol)) {
+      // `start` lies inside the bitmap (the input has 32 bytes past it).
+      if (!ends.find(start, eol) && !findLineEnd(k, p, chunk_end, ends.end, eol)) {
         return 0;
       }
       if (eol >= fast_end) {
@@ -132,8 +134,6 @@ class ChunkWalker {
     HeaderField* field = out.headers;  // scan() set header_count to 0
     uint32_t left = limit;
     uint32_t line = eol + 2;
-    EndBitmap ends;
-    ends.build(k, p, line, size);
     while (true) {
       __m256i v;
       if (__builtin_expect(line < chunk_end, 1)) {
@@ -257,53 +257,67 @@ class ChunkWalker {
 
  private:
   static constexpr uint32_t kChunk = 32;
-  // The bitmap covers this many 64-byte blocks after the start line: 2 KB, every header
-  // block of the corpus. Lines past it are walked as the start line is.
+  // The bitmap covers this many 64-byte blocks from the message's start: 2 KB, every header
+  // block of the corpus. Lines past it are classified chunk by chunk as the walk reaches them.
   static constexpr uint32_t kEndWords = 32;
 
   // EndBitmap: bit i of words[w] is set when byte base + 64 * w + i is special (a control
-  // byte but HTAB, or DEL: Kernel::special32's class); bytes past the input count as special,
-  // as zeros do in the loop's tail chunk, so a line running into the end stops there.
+  // byte but HTAB, or DEL: Kernel::special32's class).
   struct EndBitmap {
     uint32_t base = 0;
     uint32_t end = 0;  // base + 64 * count: the first byte the bitmap does not cover
     uint32_t count = 0;
-    uint64_t words[kEndWords];
+    uint64_t words[kEndWords + 1];  // and a zero word, which find()'s 8-byte window may read
 
     __attribute__((always_inline)) void build(const Constants& k, const char* p, uint32_t from,
                                               uint32_t size) {
       base = from;
-      const uint32_t blocks = (size - from + 63) / 64;
+      const uint32_t bytes = size - from;
+      const uint32_t blocks = (bytes + 63) / 64;
       count = blocks < kEndWords ? blocks : kEndWords;
       end = from + 64 * count;
+      const uint32_t whole = bytes / 64 < count ? bytes / 64 : count;
+      // The blocks are independent of each other, so their loads and classifications overlap.
       uint32_t w = 0;
-      // Whole blocks; they are independent of each other, so their loads and classifications
-      // overlap.
-      for (const char* q = p + from; w < count && q + 64 <= p + size; ++w, q += 64) {
-        words[w] = mask64(k, q);
+      for (; w < whole; ++w) {
+        words[w] = mask64(k, p + from + 64 * w);
       }
       if (w < count) {
-        // The input's last bytes (fewer than 64), then zeros.
-        alignas(32) char tail[64] = {};
-        std::memcpy(tail, p + from + 64 * w, size - (from + 64 * w));
-        words[w] = mask64(k, tail);
+        // The input's last `rest` (< 64) bytes: the mask of its last 64 shifted down, or, in
+        // a shorter input, of a zero-padded copy. (Either way no line ends past the input:
+        // a line that runs into its end is found nowhere, and the walk hands it over.)
+        const uint32_t rest = bytes - 64 * w;
+        if (size >= 64) {
+          words[w] = mask64(k, p + size - 64) >> (64 - rest);
+        } else {
+          alignas(32) char tail[64] = {};
+          std::memcpy(tail, p + from + 64 * w, rest);
+          words[w] = mask64(k, tail) & ((uint64_t{1} << rest) - 1);
+        }
+        ++w;
       }
+      words[w] = 0;
     }
 
     // find sets `eol` to the first special byte at or after `line` and returns true, or
     // returns false when the bitmap holds none (`line` at or past `end`, or none before it).
     __attribute__((always_inline)) bool find(uint32_t line, uint32_t& eol) const {
       const uint32_t offset = line - base;
-      uint32_t w = offset / 64;
-      if (__builtin_expect(w >= count, 0)) {
+      if (__builtin_expect(offset >= 64 * count, 0)) {
         return false;
       }
-      const uint64_t rest = words[w] >> (offset % 64);
-      if (__builtin_expect(rest != 0, 1)) {
-        eol = line + static_cast<uint32_t>(__builtin_ctzll(rest));
+      // The 57 to 64 bits from the line's own: an 8-byte load at its byte of the bitmap,
+      // whatever the word boundaries (little-endian: byte b holds bits 8b to 8b + 7).
+      uint64_t window;
+      std::memcpy(&window, reinterpret_cast<const char*>(words) + offset / 8, sizeof(window));
+      window >>= offset % 8;
+      if (__builtin_expect(window != 0, 1)) {
+        eol = line + static_cast<uint32_t>(__builtin_ctzll(window));
         return true;
       }
-      while (++w < count) {
+      // A longer line: the window reached the next word's start at least, and found nothing
+      // in the part of it that it read.
+      for (uint32_t w = offset / 64 + 1; w < count; ++w) {
         if (words[w] != 0) {
           eol = base + 64 * w + static_cast<uint32_t>(__builtin_ctzll(words[w]));
           return true;

@@ -315,7 +315,7 @@ TEST_F(ChunkWalkTest, ManyLines) {
   }
 }
 
-// Header blocks longer than the walk's line-end bitmap (2 KB after the start line): lines
+// Header blocks longer than the walk's line-end bitmap (the first 2 KB): lines
 // that start before its end and end past it, at every offset, long lines across it, a control
 // byte just past it, and messages cut around it.
 TEST_F(ChunkWalkTest, HeaderBlocksPastTheLineEndBitmap) {
