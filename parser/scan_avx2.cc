@@ -159,6 +159,17 @@ __attribute__((target("avx2"), always_inline)) inline void classify32(const Clas
       _mm256_movemask_epi8(_mm256_cmpeq_epi8(token, _mm256_setzero_si256())));
 }
 
+// nonToken32 is classify32's `non_token` mask alone.
+__attribute__((target("avx2"), always_inline)) inline uint32_t nonToken32(const ClassConstants& k,
+                                                                          __m256i v) {
+  const __m256i low = _mm256_shuffle_epi8(k.low_table, _mm256_and_si256(v, k.nibble));
+  const __m256i high =
+      _mm256_shuffle_epi8(k.high_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), k.nibble));
+  const __m256i token = _mm256_and_si256(_mm256_and_si256(low, high), k.token_bits);
+  return static_cast<uint32_t>(
+      _mm256_movemask_epi8(_mm256_cmpeq_epi8(token, _mm256_setzero_si256())));
+}
+
 // special32 is classify32's `special` mask alone.
 __attribute__((target("avx2"), always_inline)) inline uint32_t special32(const ClassConstants& k,
                                                                          __m256i v) {
@@ -262,9 +273,8 @@ struct Avx2ChunkKernel {
     }
     return a;
   }();
-  __attribute__((always_inline)) static void classify32(const Constants& k, __m256i v,
-                                                        uint32_t& special, uint32_t& non_token) {
-    parser::classify32(k.classes, v, special, non_token);
+  __attribute__((always_inline)) static uint32_t nonToken32(const Constants& k, __m256i v) {
+    return parser::nonToken32(k.classes, v);
   }
   __attribute__((always_inline)) static uint32_t special32(const Constants& k, __m256i v) {
     return parser::special32(k.classes, v);

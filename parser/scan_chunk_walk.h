@@ -35,12 +35,11 @@
 
 namespace sipshield::parser::detail {
 
-// Kernel provides a `Constants` type with `static Constants constants()`,
-// `static void classify32(const Constants&, __m256i v, uint32_t& special, uint32_t& non_token)`
-// (the BlockMasks of scan_kernel.h for 32 bytes), `static uint32_t special32(const Constants&,
-// __m256i v)` (its `special` mask alone) and `static HeaderId lookupVec(const Constants&,
-// __m256i v, uint32_t length)`: the HeaderId of the name of `length` (< 32) bytes at the start
-// of `v`, lookupHeaderNameWide's result.
+// Kernel provides a `Constants` type with `static Constants constants()`, `static uint32_t
+// special32(const Constants&, __m256i v)` and `static uint32_t nonToken32(const Constants&,
+// __m256i v)` (the `special` and `non_token` BlockMasks of scan_kernel.h for 32 bytes) and
+// `static HeaderId lookupVec(const Constants&, __m256i v, uint32_t length)`: the HeaderId of
+// the name of `length` (< 32) bytes at the start of `v`, lookupHeaderNameWide's result.
 template <typename Kernel>
 class ChunkWalker {
   using Constants = typename Kernel::Constants;
@@ -105,16 +104,13 @@ class ChunkWalker {
       // would be spilled; loading them again below is cheaper.)
       const Constants k = Kernel::constants();
       ends.build(k, p, start, size);
-      uint32_t special;
-      uint32_t non_token;
-      Kernel::classify32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + start)),
-                         special, non_token);
+      const uint32_t non_token =
+          Kernel::nonToken32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + start)));
       if (__builtin_expect(non_token == 0, 0)) {
         return 0;
       }
       const uint32_t token_end = start + static_cast<uint32_t>(__builtin_ctz(non_token));
-      // `start` lies inside the bitmap (the input has 32 bytes past it).
-      if (!ends.find(start, eol) && !findLineEnd(k, p, chunk_end, ends.end, eol)) {
+      if (!lineEnd(k, p, chunk_end, ends, start, eol)) {
         return 0;
       }
       if (eol >= fast_end) {
@@ -151,9 +147,7 @@ class ChunkWalker {
         _mm256_store_si256(reinterpret_cast<__m256i*>(tail) + 1, _mm256_setzero_si256());
         v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail + (line - (chunk_end - 1))));
       }
-      uint32_t special;
-      uint32_t non_token;
-      Kernel::classify32(k, v, special, non_token);
+      const uint32_t non_token = Kernel::nonToken32(k, v);
       if (__builtin_expect((non_token & 1) != 0, 0)) {
         // Not a header name: the empty line that ends the header block, or a continuation
         // line (RFC 3261 §7.3.1), or something LineWalker judges.
@@ -167,9 +161,7 @@ class ChunkWalker {
         if ((p[line] != ' ' && p[line] != '\t') || field == out.headers) {
           return 0;
         }
-        if (special != 0) {
-          eol = line + static_cast<uint32_t>(__builtin_ctz(special));
-        } else if (!findLineEnd(k, p, chunk_end, line + kChunk, eol)) {
+        if (!lineEnd(k, p, chunk_end, ends, line, eol)) {
           return 0;
         }
         if (eol >= fast_end) {
@@ -198,17 +190,8 @@ class ChunkWalker {
       // (A line that fails a check leaves the message to LineWalker, partial fields and all.)
       field->name.offset = line;
       field->name.length = name_length;
-      if (__builtin_expect(!ends.find(line, eol), 0)) {
-        // Past the bitmap: the line's own chunks, as for the start line.
-        if (line >= ends.end) {
-          if (special != 0) {
-            eol = line + static_cast<uint32_t>(__builtin_ctz(special));
-          } else if (!findLineEnd(k, p, chunk_end, line + kChunk, eol)) {
-            return 0;
-          }
-        } else if (!findLineEnd(k, p, chunk_end, ends.end, eol)) {
-          return 0;
-        }
+      if (__builtin_expect(!lineEnd(k, p, chunk_end, ends, line, eol), 0)) {
+        return 0;
       }
       if (__builtin_expect(eol >= fast_end, 0)) {
         return 0;
@@ -339,8 +322,20 @@ class ChunkWalker {
   static constexpr uint16_t kCrLf = 0x0A0D;
   static constexpr uint16_t kColonSpace = 0x203A;
 
-  // findLineEnd sets `eol` to the first special byte at or after `pos` (a line's second
-  // chunk) and returns true, or false when there is none before the end of the input.
+  // lineEnd sets `eol` to the first special byte at or after `line` and returns true, or
+  // false when there is none before the end of the input: from the bitmap, and past its end
+  // chunk by chunk.
+  __attribute__((always_inline)) static bool lineEnd(const Constants& k, const char* p,
+                                                     uint32_t chunk_end, const EndBitmap& ends,
+                                                     uint32_t line, uint32_t& eol) {
+    if (__builtin_expect(ends.find(line, eol), 1)) {
+      return true;
+    }
+    return findLineEnd(k, p, chunk_end, line > ends.end ? line : ends.end, eol);
+  }
+
+  // findLineEnd sets `eol` to the first special byte at or after `pos` and returns true, or
+  // false when there is none before the end of the input.
   // `chunk_end` is size - 31.
   __attribute__((always_inline)) static bool findLineEnd(const Constants& k, const char* p,
                                                          uint32_t chunk_end, uint32_t pos,
