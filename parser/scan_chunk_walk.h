@@ -3,18 +3,17 @@
 // Internal: the AVX2 scanner's fast line walk. Only parser/scan_avx2.cc includes this, under
 // its `#pragma GCC target("avx2")`, after everything this file includes (as with scan_walk.h).
 //
-// How it walks: each line is classified from its own first byte, 32 bytes at a time, instead
-// of sliding a window of 64-byte block masks along the message (LineWalker, scan_walk.h).
-// SIP lines are short (about 50 bytes), so one or two 32-byte classifications per line cost
-// fewer instructions than keeping block masks, funnel shifts and window slides, and the
-// 32 bytes loaded at the line start also serve the header-name lookup.
+// How it walks: each header name is classified from the 32 bytes at its line's start, which
+// also serve the name lookup, instead of sliding a window of 64-byte block masks along the
+// message (LineWalker, scan_walk.h): fewer instructions than keeping block masks, funnel
+// shifts and window slides.
 //
 // Where each line ends comes from a bitmap of the special bytes of the message's first
-// kEndWords * 64 bytes, built before the walk (EndBitmap). Building it
-// costs more instructions than classifying each line's tail as the loop goes, but its blocks
-// do not depend on each other, while a line's end found by classifying its bytes is a chain
+// kEndWords * 64 bytes, built before the walk (EndBitmap). Building it costs more
+// instructions than classifying each line's bytes as the walk reaches them, but its blocks do
+// not depend on each other, while a line's end found by classifying its bytes is a chain
 // (load, classify, mask, count, next line) that every later line waits on: with the bitmap,
-// the next line's start is a shift and a count away, and the per-line work overlaps.
+// the next line's start is a load, a shift and a count away, and the per-line work overlaps.
 //
 // It handles only the common shape of a message: every header line "Name: value" with one SP
 // after the colon, no white space around the value, CRLF endings, no repeated single-valued
