@@ -144,40 +144,46 @@ __attribute__((target("avx2"), always_inline)) inline ClassConstants classConsta
           load32(kAvx2Constants.special_lift), load32(kAvx2Constants.token_bits)};
 }
 
+// classes32 is the nibble-table lookup of the 32 bytes in `v` that both masks come from.
+__attribute__((target("avx2"), always_inline)) inline __m256i classes32(const ClassConstants& k,
+                                                                        __m256i v) {
+  const __m256i low = _mm256_shuffle_epi8(k.low_table, _mm256_and_si256(v, k.nibble));
+  const __m256i high =
+      _mm256_shuffle_epi8(k.high_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), k.nibble));
+  return _mm256_and_si256(low, high);
+}
+
+__attribute__((target("avx2"), always_inline)) inline uint32_t specialMask(
+    const ClassConstants& k, __m256i classes) {
+  return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_adds_epu8(classes, k.special_lift)));
+}
+
+__attribute__((target("avx2"), always_inline)) inline uint32_t nonTokenMask(
+    const ClassConstants& k, __m256i classes) {
+  const __m256i token = _mm256_and_si256(classes, k.token_bits);
+  return static_cast<uint32_t>(
+      _mm256_movemask_epi8(_mm256_cmpeq_epi8(token, _mm256_setzero_si256())));
+}
+
 // classify32 returns the special and non-token masks of the 32 bytes in `v`.
 __attribute__((target("avx2"), always_inline)) inline void classify32(const ClassConstants& k,
                                                                       __m256i v, uint32_t& special,
                                                                       uint32_t& non_token) {
-  const __m256i low = _mm256_shuffle_epi8(k.low_table, _mm256_and_si256(v, k.nibble));
-  const __m256i high =
-      _mm256_shuffle_epi8(k.high_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), k.nibble));
-  const __m256i classes = _mm256_and_si256(low, high);
-  special = static_cast<uint32_t>(
-      _mm256_movemask_epi8(_mm256_adds_epu8(classes, k.special_lift)));
-  const __m256i token = _mm256_and_si256(classes, k.token_bits);
-  non_token = static_cast<uint32_t>(
-      _mm256_movemask_epi8(_mm256_cmpeq_epi8(token, _mm256_setzero_si256())));
+  const __m256i classes = classes32(k, v);
+  special = specialMask(k, classes);
+  non_token = nonTokenMask(k, classes);
 }
 
 // nonToken32 is classify32's `non_token` mask alone.
 __attribute__((target("avx2"), always_inline)) inline uint32_t nonToken32(const ClassConstants& k,
                                                                           __m256i v) {
-  const __m256i low = _mm256_shuffle_epi8(k.low_table, _mm256_and_si256(v, k.nibble));
-  const __m256i high =
-      _mm256_shuffle_epi8(k.high_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), k.nibble));
-  const __m256i token = _mm256_and_si256(_mm256_and_si256(low, high), k.token_bits);
-  return static_cast<uint32_t>(
-      _mm256_movemask_epi8(_mm256_cmpeq_epi8(token, _mm256_setzero_si256())));
+  return nonTokenMask(k, classes32(k, v));
 }
 
 // special32 is classify32's `special` mask alone.
 __attribute__((target("avx2"), always_inline)) inline uint32_t special32(const ClassConstants& k,
                                                                          __m256i v) {
-  const __m256i low = _mm256_shuffle_epi8(k.low_table, _mm256_and_si256(v, k.nibble));
-  const __m256i high =
-      _mm256_shuffle_epi8(k.high_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), k.nibble));
-  return static_cast<uint32_t>(
-      _mm256_movemask_epi8(_mm256_adds_epu8(_mm256_and_si256(low, high), k.special_lift)));
+  return specialMask(k, classes32(k, v));
 }
 
 }  // namespace
