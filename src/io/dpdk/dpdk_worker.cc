@@ -49,10 +49,12 @@ constexpr uint32_t kPrefetchFrameBytes = 1536;
 // frame's lines to come from memory while the frames before it are decoded and checksummed.
 constexpr uint16_t kPrefetchAhead = 3;
 
-// prefetchFrame asks for every cache line of a received frame while the one before it is
-// decoded and checksummed. A NIC's frame arrives cold (DMA'd to memory, or written by another
-// core in the replay bench), and with RX checksum offload the scanner would otherwise be the
-// first to touch most of its lines, stalling on each in turn.
+// prefetchFrame asks for every cache line of a received frame, and for the two headroom lines
+// an in-place rewrite moves the start line into, while the frames before it are decoded and
+// checksummed. A NIC's frame arrives cold (DMA'd to memory, or written by another core in the
+// replay bench), and with RX checksum offload the scanner would otherwise be the first to
+// touch most of its lines, stalling on each in turn. (A prefetch never faults: with less
+// headroom the second one is merely wasted.)
 void prefetchFrame(const rte_mbuf* mbuf) {
   const auto* frame = rte_pktmbuf_mtod(mbuf, const uint8_t*);
   const uint32_t length = std::min<uint32_t>(mbuf->data_len, kPrefetchFrameBytes);
