@@ -10,7 +10,9 @@
 // thread on the other CPU (the NIC's part of the work off the worker's core): the main thread
 // only polls, and the figure is the worker's datagram count over the timed interval. The feed
 // thread's own rate, how often it found the pool or ring full, and how often the worker found
-// the ring empty are printed with it, so a starved worker cannot pass for a slow one. Last,
+// the ring empty are printed with it, so a starved worker cannot pass for a slow one. Then
+// both again with the feed writing each frame with non-temporal stores, so it reaches the
+// worker from memory, as a NIC's DMA leaves it, rather than from the feed core's cache. Last,
 // the feed-thread in-place run again with the portable checksum kernel instead of the best
 // one (src/net/checksum_kernel.h), to show what the SIMD checksum buys in the same process,
 // and once more with the frames marked as a NIC with RX checksum offload marks them.
@@ -25,13 +27,13 @@
 //
 // Run as root (or with a working --no-huge EAL): build-dpdk/bench/dpdk_replay [seconds]
 #include <arpa/inet.h>
+#include <emmintrin.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <rte_cycles.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <emmintrin.h>
 #include <unistd.h>
 
 #include <atomic>
