@@ -99,6 +99,9 @@ struct alignas(32) Avx2Constants {
   std::array<uint8_t, 32> special_lift;
   std::array<uint8_t, 32> case_fold;   // the name lookup's ASCII case bit
   std::array<uint8_t, 32> name_lanes;  // the first three 64-bit lanes: a name's 24 bytes
+  std::array<uint8_t, 32> one;         // specialBytes32's constants
+  std::array<uint8_t, 32> below_limit;
+  std::array<uint8_t, 32> tab;
 };
 
 constexpr std::array<uint8_t, 32> splat(uint8_t b) {
@@ -117,8 +120,25 @@ constexpr std::array<uint8_t, 32> firstBytes(size_t count) {
   return a;
 }
 
-constexpr Avx2Constants kAvx2Constants = {splat(0x0F), splat(kTokenBits), splat(0x60), splat(0x20),
-                                          firstBytes(detail::kMaxHeaderNameLength)};
+constexpr Avx2Constants kAvx2Constants = {
+    splat(0x0F), splat(kTokenBits), splat(0x60), splat(0x20),
+    firstBytes(detail::kMaxHeaderNameLength), splat(0x01), splat(0x21), splat('\t')};
+
+// specialBytes32 (below) in scalar form: x + 1 is below 0x21 as a signed byte exactly for x in
+// 0x00..0x1F and 0x7F..0xFF; bit 7 of x takes out 0x80..0xFF, and a compare takes out HTAB.
+constexpr bool specialByCompare(int c) {
+  const auto plus_one = static_cast<int8_t>(static_cast<uint8_t>(c + 1));
+  return plus_one < 0x21 && (c & 0x80) == 0 && c != '\t';
+}
+constexpr bool specialByCompareExact() {
+  for (int c = 0; c < 256; ++c) {
+    if (specialByCompare(c) != isSpecialByte(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(specialByCompareExact(), "specialBytes32 must find exactly the special bytes");
 
 // load32 loads a constant. The asm makes the value opaque to the optimizer: it would otherwise
 // rebuild the splat constants with three-instruction broadcasts at every use in the walk's loop.
@@ -163,6 +183,17 @@ __attribute__((target("avx2"), always_inline)) inline uint32_t nonTokenMask(
   const __m256i token = _mm256_and_si256(classes, k.token_bits);
   return static_cast<uint32_t>(
       _mm256_movemask_epi8(_mm256_cmpeq_epi8(token, _mm256_setzero_si256())));
+}
+
+// specialBytes32 is special32's mask from three compares instead of the nibble tables (six
+// instructions where special32 takes eight): for the line-end bitmap, which needs no other
+// class. specialByCompare above is the same test per byte.
+__attribute__((target("avx2"), always_inline)) inline uint32_t specialBytes32(__m256i v) {
+  const __m256i below = _mm256_cmpgt_epi8(load32(kAvx2Constants.below_limit),
+                                          _mm256_add_epi8(v, load32(kAvx2Constants.one)));
+  const __m256i excluded =
+      _mm256_or_si256(v, _mm256_cmpeq_epi8(v, load32(kAvx2Constants.tab)));
+  return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_andnot_si256(excluded, below)));
 }
 
 // classify32 returns the special and non-token masks of the 32 bytes in `v`.
@@ -284,6 +315,14 @@ struct Avx2ChunkKernel {
   }
   __attribute__((always_inline)) static uint32_t special32(const Constants& k, __m256i v) {
     return parser::special32(k.classes, v);
+  }
+  // special32's mask of the 64 bytes at `q` (the line-end bitmap's blocks): by compares,
+  // which need none of the walk's constants.
+  __attribute__((always_inline)) static uint64_t special64(const Constants&, const char* q) {
+    const uint64_t low = specialBytes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
+    const uint64_t high =
+        specialBytes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32)));
+    return low | (high << 32);
   }
   // lookupNameAvx2 for a name already in a register, `length` < 32: the length mask is a
   // load from kNameMasks (one instruction; a compare with an iota splat would be three).

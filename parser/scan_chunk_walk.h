@@ -36,7 +36,9 @@ namespace sipshield::parser::detail {
 
 // Kernel provides a `Constants` type with `static Constants constants()`, `static uint32_t
 // special32(const Constants&, __m256i v)` and `static uint32_t nonToken32(const Constants&,
-// __m256i v)` (the `special` and `non_token` BlockMasks of scan_kernel.h for 32 bytes) and
+// __m256i v)` (the `special` and `non_token` BlockMasks of scan_kernel.h for 32 bytes),
+// `static uint64_t special64(const Constants&, const char* q)` (the `special` mask of the 64
+// bytes at q) and
 // `static HeaderId lookupVec(const Constants&, __m256i v, uint32_t length)`: the HeaderId of
 // the name of `length` (< 32) bytes at the start of `v`, lookupHeaderNameWide's result.
 template <typename Kernel>
@@ -262,7 +264,7 @@ class ChunkWalker {
       // The blocks are independent of each other, so their loads and classifications overlap.
       uint32_t w = 0;
       for (; w < whole; ++w) {
-        words[w] = mask64(k, p + from + 64 * w);
+        words[w] = Kernel::special64(k, p + from + 64 * w);
       }
       if (w < count) {
         // The input's last `rest` (< 64) bytes: the mask of its last 64 shifted down, or, in
@@ -270,11 +272,11 @@ class ChunkWalker {
         // a line that runs into its end is found nowhere, and the walk hands it over.)
         const uint32_t rest = bytes - 64 * w;
         if (size >= 64) {
-          words[w] = mask64(k, p + size - 64) >> (64 - rest);
+          words[w] = Kernel::special64(k, p + size - 64) >> (64 - rest);
         } else {
           alignas(32) char tail[64] = {};
           std::memcpy(tail, p + from + 64 * w, rest);
-          words[w] = mask64(k, tail) & ((uint64_t{1} << rest) - 1);
+          words[w] = Kernel::special64(k, tail) & ((uint64_t{1} << rest) - 1);
         }
         ++w;
       }
@@ -306,15 +308,6 @@ class ChunkWalker {
         }
       }
       return false;
-    }
-
-   private:
-    __attribute__((always_inline)) static uint64_t mask64(const Constants& k, const char* q) {
-      const uint64_t low =
-          Kernel::special32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
-      const uint64_t high =
-          Kernel::special32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32)));
-      return low | (high << 32);
     }
   };
   // "\r\n" and ": " as little-endian 16-bit loads.

@@ -315,6 +315,29 @@ TEST_F(ChunkWalkTest, ManyLines) {
   }
 }
 
+// Every byte value in a header value, at offsets in both 32-byte halves of the line-end
+// bitmap's blocks and in the input's last partial block: the bitmap's special-byte test must
+// agree with the line walk's for all 256 values (special: below SP but HTAB, and DEL).
+TEST_F(ChunkWalkTest, EveryByteValueInTheLineEndBitmap) {
+  const std::string message =
+      "OPTIONS sip:a@example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bK-every-byte\r\n"
+      "From: <sip:b@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\n"
+      "Call-ID: every-byte@example.com\r\nCSeq: 1 OPTIONS\r\n"
+      "X-Value: 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r\n"
+      "\r\n";
+  ASSERT_TRUE(completesAlone(message));
+  const size_t value = message.find("X-Value: ") + 9;
+  for (size_t at : {value, value + 17, value + 31, value + 32, value + 50, value + 63,
+                    message.size() - 5}) {
+    for (int c = 0; c < 256; ++c) {
+      std::string edited = message;
+      edited[at] = static_cast<char>(c);
+      ASSERT_TRUE(check(edited, "byte " + std::to_string(c) + " at " + std::to_string(at)));
+    }
+  }
+}
+
 // Header blocks longer than the walk's line-end bitmap (the first 2 KB): lines
 // that start before its end and end past it, at every offset, long lines across it, a control
 // byte just past it, and messages cut around it.
