@@ -12,7 +12,10 @@
 // thread's own rate, how often it found the pool or ring full, and how often the worker found
 // the ring empty are printed with it, so a starved worker cannot pass for a slow one. Then
 // both again with the feed writing each frame with non-temporal stores, so it reaches the
-// worker from memory, as a NIC's DMA leaves it, rather than from the feed core's cache. Last,
+// worker from memory, as a NIC's DMA leaves it, rather than from the feed core's cache. Then
+// both with a NIC-like feed: the worker posts mbufs from its own pool cache with their headers
+// set (a driver's RX refill, charged to the worker) and the feed thread writes only the frame
+// bytes into them, as by DMA, so only the frames come from memory. Last,
 // the feed-thread in-place run again with the portable checksum kernel instead of the best
 // one (src/net/checksum_kernel.h), to show what the SIMD checksum buys in the same process,
 // and once more with the frames marked as a NIC with RX checksum offload marks them.
@@ -40,6 +43,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -115,9 +119,19 @@ struct RunResult {
 // but each frame is written with non-temporal stores, so it reaches memory and no core's
 // cache, as a NIC's DMA leaves it (a NIC without cache injection; the mbuf header is still
 // written by the feed thread, where a NIC's driver would write it on the worker's core).
-enum class Feed { Shared, Fresh, Thread, ThreadDma };
+// Nic: as a NIC without cache injection and its driver share the work. The worker allocates
+// the mbufs from its own pool cache and sets their headers, as a driver's RX refill does
+// (inside the timed loop, on the worker's core), and posts them on a free ring; the feed
+// thread writes only the frame bytes, with non-temporal stores, where each posted buffer's data
+// begins, without reading the mbuf (a NIC's DMA to the address in a descriptor), and enqueues
+// them on the RX ring. So the mbuf headers stay in the worker's cache and the frames come from
+// memory. Frames of one length only (the driver's refill cannot know a frame's length; the
+// worker sets the one length all frames have).
+enum class Feed { Shared, Fresh, Thread, ThreadDma, Nic };
 
-bool fedByThread(Feed feed) { return feed == Feed::Thread || feed == Feed::ThreadDma; }
+bool fedByThread(Feed feed) {
+  return feed == Feed::Thread || feed == Feed::ThreadDma || feed == Feed::Nic;
+}
 
 // streamCopy copies `length` bytes to `out` (16-byte aligned) with non-temporal stores, the
 // last partial 16 bytes with ordinary ones. The caller fences before publishing the frame.
@@ -237,6 +251,137 @@ void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_rin
   }
 }
 
+// NicBuffers is Feed::Nic's driver side: the free ring of posted buffers and the worker's
+// refill of it.
+class NicBuffers {
+ public:
+  // Mbufs posted on the free ring or queued on the RX ring: a NIC's RX descriptors.
+  static constexpr unsigned kInFlight = 1024;
+
+  NicBuffers(const std::string& name, rte_mempool* pool, rte_ring* rx_ring, uint16_t frame_length,
+             uint64_t rx_ol_flags)
+      : pool_(pool),
+        rx_ring_(rx_ring),
+        frame_length_(frame_length),
+        rx_ol_flags_(rx_ol_flags),
+        free_(rte_ring_create(name.c_str(), 2 * kInFlight, SOCKET_ID_ANY,
+                              RING_F_SP_ENQ | RING_F_SC_DEQ)) {}
+  ~NicBuffers() {
+    if (free_ != nullptr) {
+      drain(free_);
+      rte_ring_free(free_);
+    }
+  }
+  NicBuffers(const NicBuffers&) = delete;
+  NicBuffers& operator=(const NicBuffers&) = delete;
+
+  [[nodiscard]] rte_ring* freeRing() const { return free_; }
+
+  // refill tops the posted and queued buffers up to kInFlight, 32 at a time: fresh mbufs from
+  // the pool (the worker's cache), reset, with the frame length and RX flags set.
+  void refill() {
+    constexpr unsigned kBurst = 32;
+    while (rte_ring_count(free_) + rte_ring_count(rx_ring_) + kBurst <= kInFlight) {
+      rte_mbuf* batch[kBurst];
+      if (rte_pktmbuf_alloc_bulk(pool_, batch, kBurst) != 0) {
+        return;
+      }
+      for (rte_mbuf* m : batch) {
+        m->data_len = frame_length_;
+        m->pkt_len = frame_length_;
+        m->ol_flags = rx_ol_flags_;
+      }
+      const unsigned posted =
+          rte_ring_enqueue_burst(free_, reinterpret_cast<void**>(batch), kBurst, nullptr);
+      if (posted < kBurst) {
+        rte_pktmbuf_free_bulk(batch + posted, kBurst - posted);
+        return;
+      }
+    }
+  }
+
+  // drain frees what `ring` holds.
+  static void drain(rte_ring* ring) {
+    void* left[64];
+    unsigned n = 0;
+    while ((n = rte_ring_dequeue_burst(ring, left, 64, nullptr)) != 0) {
+      for (unsigned i = 0; i < n; ++i) {
+        rte_pktmbuf_free(static_cast<rte_mbuf*>(left[i]));
+      }
+    }
+  }
+
+ private:
+  rte_mempool* pool_;
+  rte_ring* rx_ring_;
+  uint16_t frame_length_;
+  uint64_t rx_ol_flags_;
+  rte_ring* free_;
+};
+
+// nicData is where a posted mbuf's frame goes, computed as a NIC takes it from a descriptor:
+// without reading the mbuf. Pools of rte_pktmbuf_pool_create with no private area put the
+// buffer right after the mbuf header, and a reset mbuf's data at the default headroom; runDpdk
+// checks that on one mbuf before it uses this.
+uint8_t* nicData(rte_mbuf* m) {
+  return reinterpret_cast<uint8_t*>(m) + sizeof(rte_mbuf) + RTE_PKTMBUF_HEADROOM;
+}
+
+// feedNicFrames is Feed::Nic's NIC: it takes posted buffers off `free_ring`, writes the next
+// frames' bytes into them with non-temporal stores and enqueues them on `rx_ring`, 32 at a
+// time, until `stop` is set or `deadline_ns` passes. `pool_empty` counts the times it found
+// no buffer posted.
+void feedNicFrames(const std::vector<rte_mbuf*>& frames, rte_ring* free_ring, rte_ring* rx_ring,
+                   const std::atomic<bool>& stop, uint64_t deadline_ns, int cpu,
+                   FeedCounts& out) {
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    out.pinned = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+  }
+  constexpr unsigned kBurst = 32;
+  void* batch[kBurst];
+  size_t next = 0;
+  out.start_ns = nowNs();
+  const uint64_t cpu_start = threadCpuNs();
+  uint64_t now = out.start_ns;
+  while (!stop.load(std::memory_order_relaxed) && now < deadline_ns) {
+    for (int round = 0; round < 16; ++round) {
+      const uint64_t attempt = rte_rdtsc();
+      const unsigned n = rte_ring_dequeue_burst(free_ring, batch, kBurst, nullptr);
+      if (n == 0) {
+        ++out.pool_empty;
+        // Nothing posted: the worker is behind. Back off before looking again: every look
+        // reads the lines the worker's posts write, and pulling them away slows it down.
+        for (int spin = 0; spin < 256; ++spin) {
+          rte_pause();
+        }
+        continue;
+      }
+      for (unsigned i = 0; i < n; ++i) {
+        const rte_mbuf* source = frames[next];
+        next = next + 1 == frames.size() ? 0 : next + 1;
+        streamCopy(nicData(static_cast<rte_mbuf*>(batch[i])),
+                   rte_pktmbuf_mtod(source, const uint8_t*), source->data_len);
+      }
+      _mm_sfence();  // non-temporal stores are weakly ordered: visible before published
+      const unsigned queued = rte_ring_enqueue_burst(rx_ring, batch, n, nullptr);
+      out.fed += queued;
+      if (queued < n) {
+        out.ring_full += n - queued;
+        for (unsigned i = queued; i < n; ++i) {
+          rte_pktmbuf_free(static_cast<rte_mbuf*>(batch[i]));
+        }
+      }
+      out.busy_cycles += rte_rdtsc() - attempt;
+    }
+    now = nowNs();
+  }
+  out.end_ns = nowNs();
+  out.cpu_ns = threadCpuNs() - cpu_start;
+}
+
 // runDpdk times one configuration. `new_calls` (feed thread only): each INVITE copy gets a new
 // Call-ID number (bench/call_renumber.h) and the affinity table the daemon's default size.
 // `rx_ol_flags` (feed thread only): what the feed marks each frame with, as a NIC with RX
@@ -317,14 +462,41 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
         return {};
       }
     }
-    std::thread feeder(feedFrames, std::cref(frames), ring.pool(), ring.rxRing(),
-                       std::cref(stop), feed_deadline, g_feed_cpu,
-                       new_calls ? &number_at : nullptr, rx_ol_flags,
-                       feed == Feed::ThreadDma && !new_calls, std::ref(counts));
+    std::unique_ptr<NicBuffers> nic;
+    if (feed == Feed::Nic) {
+      for (const rte_mbuf* m : frames) {
+        if (m->data_len != frames.front()->data_len) {
+          std::fprintf(stderr, "dpdk_replay: the NIC-like feed needs frames of one length\n");
+          return {};
+        }
+      }
+      rte_mbuf* probe = rte_pktmbuf_alloc(ring.pool());
+      const bool layout_ok =
+          probe != nullptr && rte_pktmbuf_mtod(probe, uint8_t*) == nicData(probe);
+      rte_pktmbuf_free(probe);
+      nic = std::make_unique<NicBuffers>(std::string(ring.name()) + "_free", ring.pool(),
+                                         ring.rxRing(), frames.front()->data_len, rx_ol_flags);
+      if (!layout_ok || nic->freeRing() == nullptr) {
+        std::fprintf(stderr, "dpdk_replay: the NIC-like feed cannot start here\n");
+        return {};
+      }
+      nic->refill();
+    }
+    std::thread feeder =
+        feed == Feed::Nic
+            ? std::thread(feedNicFrames, std::cref(frames), nic->freeRing(), ring.rxRing(),
+                          std::cref(stop), feed_deadline, g_feed_cpu, std::ref(counts))
+            : std::thread(feedFrames, std::cref(frames), ring.pool(), ring.rxRing(),
+                          std::cref(stop), feed_deadline, g_feed_cpu,
+                          new_calls ? &number_at : nullptr, rx_ol_flags,
+                          feed == Feed::ThreadDma && !new_calls, std::ref(counts));
     now = nowNs();
     const uint64_t warm_until = now + warmup_ns;
     while (now < warm_until) {
       for (int round = 0; round < 64; ++round) {
+        if (nic) {
+          nic->refill();
+        }
         (void)backend.pollWorker(0, now);
       }
       now = nowNs();
@@ -342,6 +514,9 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
     now = start;
     while (now < deadline) {
       for (int round = 0; round < 64; ++round) {
+        if (nic) {
+          nic->refill();  // the driver's work: charged to the worker, outside the idle time
+        }
         const uint64_t poll_start = rte_rdtsc();
         const uint32_t got = backend.pollWorker(0, now);
         if (got == 0) {
@@ -367,14 +542,9 @@ RunResult runDpdk(double seconds, const std::vector<bench::Offered>& messages, F
         busy_ns > 0.1 * worker_cpu_ns ? static_cast<double>(datagrams) / busy_ns * 1e3 : 0;
     stop.store(true, std::memory_order_relaxed);
     feeder.join();
-    // Frames still queued were fed after the interval: freed unprocessed.
-    void* left[64];
-    unsigned n = 0;
-    while ((n = rte_ring_dequeue_burst(ring.rxRing(), left, 64, nullptr)) != 0) {
-      for (unsigned i = 0; i < n; ++i) {
-        rte_pktmbuf_free(static_cast<rte_mbuf*>(left[i]));
-      }
-    }
+    // Frames still queued were fed after the interval: freed unprocessed (and the posted
+    // buffers, when the destructor of `nic` runs).
+    NicBuffers::drain(ring.rxRing());
     result.fed = counts.fed;
     result.pool_empty = counts.pool_empty;
     result.ring_full = counts.ring_full;
@@ -681,6 +851,12 @@ int main(int argc, char** argv) {
     printFeedThread("dpdk in place, feed thread, frames written as by DMA", thread_dma);
     const RunResult thread_dma_copy = runDpdk(seconds, messages, Feed::ThreadDma, false);
     printFeedThread("dpdk copy path, feed thread, frames written as by DMA", thread_dma_copy);
+    const RunResult nic_in_place = runDpdk(seconds, messages, Feed::Nic, true);
+    printFeedThread("dpdk in place, NIC-like feed (worker-posted mbufs, frames as by DMA)",
+                    nic_in_place);
+    const RunResult nic_copy = runDpdk(seconds, messages, Feed::Nic, false);
+    printFeedThread("dpdk copy path, NIC-like feed (worker-posted mbufs, frames as by DMA)",
+                    nic_copy);
     const net::ChecksumIsa best = net::activeChecksumIsa();
     if (best != net::ChecksumIsa::Portable) {
       (void)net::setChecksumIsa(net::ChecksumIsa::Portable);
