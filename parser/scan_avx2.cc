@@ -324,18 +324,25 @@ struct Avx2ChunkKernel {
         specialBytes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32)));
     return low | (high << 32);
   }
-  // lookupNameAvx2 for a name already in a register, `length` < 32: the length mask is a
-  // load from kNameMasks (one instruction; a compare with an iota splat would be three).
-  // Lengths past 23 are not clamped: bytes 24..31 lie in the fourth lane, which the test
-  // ignores, and the unclamped length only moves names that match no entry (20 bytes at
-  // most) to another slot.
+  // lookupNameAvx2 for a name already in a register `v`, loaded from `name`, `length` < 32:
+  // the length mask is a load from kNameMasks (one instruction; a compare with an iota splat
+  // would be three). Lengths past 23 are not clamped: bytes 24..31 lie in the fourth lane,
+  // which the test ignores, and the unclamped length only moves names that match no entry (20
+  // bytes at most) to another slot. The hash's word is the name's first 8 bytes loaded again
+  // into a general register and folded and cut there, not the folded vector's low lane: each
+  // line's lookup is a chain of dependent steps (class, length, hash, slot, id), and the
+  // walk's lines overlap only as far as the chains let them; this takes the mask's load and
+  // the move out of the vector register off it (the full scan 0.96x).
   __attribute__((always_inline)) static HeaderId lookupVec(const Constants& k, __m256i v,
-                                                           uint32_t length) {
+                                                           const char* name, uint32_t length) {
     const uint8_t* const masks_end = kNameMasks.data() + kChunkBytes;
     const __m256i mask = _mm256_loadu_si256(
         reinterpret_cast<const __m256i*>(masks_end - static_cast<size_t>(length)));
     const __m256i folded = _mm256_and_si256(_mm256_or_si256(v, k.case_fold), mask);
-    const auto first = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm256_castsi256_si128(folded)));
+    uint64_t word;
+    std::memcpy(&word, name, sizeof(word));
+    const uint64_t keep = length >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * length)) - 1;
+    const uint64_t first = (word | 0x2020202020202020ull) & keep;
     const detail::WordEntry& e =
         detail::kWordTable.slot[detail::wordHash(first, length, detail::kWordMultiplier)];
     const __m256i diff =

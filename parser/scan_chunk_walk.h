@@ -39,8 +39,9 @@ namespace sipshield::parser::detail {
 // __m256i v)` (the `special` and `non_token` BlockMasks of scan_kernel.h for 32 bytes),
 // `static uint64_t special64(const Constants&, const char* q)` (the `special` mask of the 64
 // bytes at q) and
-// `static HeaderId lookupVec(const Constants&, __m256i v, uint32_t length)`: the HeaderId of
-// the name of `length` (< 32) bytes at the start of `v`, lookupHeaderNameWide's result.
+// `static HeaderId lookupVec(const Constants&, __m256i v, const char* name, uint32_t length)`:
+// the HeaderId of the name of `length` (< 32) bytes at the start of `v`, which holds the 32
+// readable bytes at `name`: lookupHeaderNameWide's result.
 template <typename Kernel>
 class ChunkWalker {
   using Constants = typename Kernel::Constants;
@@ -131,23 +132,25 @@ class ChunkWalker {
     HeaderField* field = out.headers;  // scan() set header_count to 0
     uint32_t left = limit;
     uint32_t line = eol + 2;
+    alignas(32) char tail[2 * kChunk];
     while (true) {
-      __m256i v;
+      // The 32 bytes from the line's start, readable (the name lookup reads them again).
+      const char* bytes;
       if (__builtin_expect(line < chunk_end, 1)) {
-        v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + line));
+        bytes = p + line;
       } else {
         // The input's last 31 bytes: the line's bytes, then zeros. Zeros are control bytes,
         // so both searches stop at the end of the input (p + chunk_end - 1 + kChunk).
         if (line > fast_end) {
           return 0;
         }
-        alignas(32) char tail[2 * kChunk];
         _mm256_store_si256(
             reinterpret_cast<__m256i*>(tail),
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + chunk_end - 1)));
         _mm256_store_si256(reinterpret_cast<__m256i*>(tail) + 1, _mm256_setzero_si256());
-        v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail + (line - (chunk_end - 1))));
+        bytes = tail + (line - (chunk_end - 1));
       }
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
       const uint32_t non_token = Kernel::nonToken32(k, v);
       if (__builtin_expect((non_token & 1) != 0, 0)) {
         // Not a header name: the empty line that ends the header block, or a continuation
@@ -216,7 +219,7 @@ class ChunkWalker {
       field->value.offset = value;
       field->value.length = eol - value;
       line = eol + 2;
-      const HeaderId id = Kernel::lookupVec(k, v, name_length);
+      const HeaderId id = Kernel::lookupVec(k, v, bytes, name_length);
       field->id = id;
       ++field;
       const size_t slot = static_cast<uint8_t>(id);
