@@ -176,6 +176,40 @@ uint64_t threadCpuNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// pinThisThread runs the calling thread on `cpu` only (nothing when it is negative) and says
+// whether it now does.
+bool pinThisThread(int cpu) {
+  if (cpu < 0) {
+    return false;
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
+// feedLoop runs `burst` (one burst of a feeder's work; false when it found nothing to do)
+// 16 times between clock reads until `stop` is set or `deadline_ns` passes, and records the
+// feeder's wall and CPU time in `out`, and the TSC time of the bursts that did work.
+template <typename Burst>
+void feedLoop(const std::atomic<bool>& stop, uint64_t deadline_ns, FeedCounts& out,
+              Burst&& burst) {
+  out.start_ns = nowNs();
+  const uint64_t cpu_start = threadCpuNs();
+  uint64_t now = out.start_ns;
+  while (!stop.load(std::memory_order_relaxed) && now < deadline_ns) {
+    for (int round = 0; round < 16; ++round) {
+      const uint64_t attempt = rte_rdtsc();
+      if (burst()) {
+        out.busy_cycles += rte_rdtsc() - attempt;
+      }
+    }
+    now = nowNs();
+  }
+  out.end_ns = nowNs();
+  out.cpu_ns = threadCpuNs() - cpu_start;
+}
+
 // feedFrames copies `frames` round-robin into fresh mbufs from `pool` and enqueues them on
 // `ring`, 32 at a time, until `stop` is set or `deadline_ns` passes (it always stops by
 // itself). The ring is single-producer: this thread is its only producer while it runs.
@@ -185,67 +219,53 @@ void feedFrames(const std::vector<rte_mbuf*>& frames, rte_mempool* pool, rte_rin
                 const std::atomic<bool>& stop, uint64_t deadline_ns, int cpu,
                 const bench::CallNumberAt* renumber, uint64_t rx_ol_flags, bool stream,
                 FeedCounts& out) {
-  if (cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    out.pinned = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
-  }
+  out.pinned = pinThisThread(cpu);
   // A registered thread gets an lcore id, so its allocations use a cache of the pool of its
   // own (the worker's frees fill the worker's cache), as DPDK documents for non-EAL threads.
   const bool registered = rte_thread_register() == 0;
   constexpr unsigned kBurst = 32;
   rte_mbuf* batch[kBurst];
   size_t next = 0;
-  out.start_ns = nowNs();
-  const uint64_t cpu_start = threadCpuNs();
-  uint64_t now = out.start_ns;
-  while (!stop.load(std::memory_order_relaxed) && now < deadline_ns) {
-    for (int round = 0; round < 16; ++round) {
-      const uint64_t attempt = rte_rdtsc();
-      if (rte_pktmbuf_alloc_bulk(pool, batch, kBurst) != 0) {
-        ++out.pool_empty;
-        // Every free mbuf is queued or in the worker. Wait for the worker to take a burst off
-        // the ring, reading only the ring's tails: polling the pool instead would keep pulling
-        // the lines the worker's frees write, and slow the worker down (a NIC never does).
-        const unsigned queued_now = rte_ring_count(ring);
-        for (int spin = 0; spin < 4096 && rte_ring_count(ring) > kBurst &&
-                           rte_ring_count(ring) + kBurst > queued_now;
-             ++spin) {
-          rte_pause();
-        }
-        continue;
+  feedLoop(stop, deadline_ns, out, [&] {
+    if (rte_pktmbuf_alloc_bulk(pool, batch, kBurst) != 0) {
+      ++out.pool_empty;
+      // Every free mbuf is queued or in the worker. Wait for the worker to take a burst off
+      // the ring, reading only the ring's tails: polling the pool instead would keep pulling
+      // the lines the worker's frees write, and slow the worker down (a NIC never does).
+      const unsigned queued_now = rte_ring_count(ring);
+      for (int spin = 0; spin < 4096 && rte_ring_count(ring) > kBurst &&
+                         rte_ring_count(ring) + kBurst > queued_now;
+           ++spin) {
+        rte_pause();
       }
-      for (unsigned i = 0; i < kBurst; ++i) {
-        const rte_mbuf* source = frames[next];
-        next = next + 1 == frames.size() ? 0 : next + 1;
-        auto* copy = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(batch[i], source->data_len));
-        if (stream) {
-          streamCopy(copy, rte_pktmbuf_mtod(source, const uint8_t*), source->data_len);
-        } else {
-          std::memcpy(copy, rte_pktmbuf_mtod(source, const void*), source->data_len);
-        }
-        if (renumber != nullptr) {
-          bench::renumberFrame(copy, *renumber, kFirstNewCall + out.fed + i);
-        }
-        batch[i]->ol_flags = rx_ol_flags;
-      }
-      if (stream) {
-        _mm_sfence();  // non-temporal stores are weakly ordered: visible before published
-      }
-      const unsigned queued =
-          rte_ring_enqueue_burst(ring, reinterpret_cast<void**>(batch), kBurst, nullptr);
-      out.fed += queued;
-      if (queued < kBurst) {
-        out.ring_full += kBurst - queued;
-        rte_pktmbuf_free_bulk(batch + queued, kBurst - queued);
-      }
-      out.busy_cycles += rte_rdtsc() - attempt;
+      return false;
     }
-    now = nowNs();
-  }
-  out.end_ns = nowNs();
-  out.cpu_ns = threadCpuNs() - cpu_start;
+    for (unsigned i = 0; i < kBurst; ++i) {
+      const rte_mbuf* source = frames[next];
+      next = next + 1 == frames.size() ? 0 : next + 1;
+      auto* copy = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(batch[i], source->data_len));
+      if (stream) {
+        streamCopy(copy, rte_pktmbuf_mtod(source, const uint8_t*), source->data_len);
+      } else {
+        std::memcpy(copy, rte_pktmbuf_mtod(source, const void*), source->data_len);
+      }
+      if (renumber != nullptr) {
+        bench::renumberFrame(copy, *renumber, kFirstNewCall + out.fed + i);
+      }
+      batch[i]->ol_flags = rx_ol_flags;
+    }
+    if (stream) {
+      _mm_sfence();  // non-temporal stores are weakly ordered: visible before published
+    }
+    const unsigned queued =
+        rte_ring_enqueue_burst(ring, reinterpret_cast<void**>(batch), kBurst, nullptr);
+    out.fed += queued;
+    if (queued < kBurst) {
+      out.ring_full += kBurst - queued;
+      rte_pktmbuf_free_bulk(batch + queued, kBurst - queued);
+    }
+    return true;
+  });
   if (registered) {
     rte_thread_unregister();
   }
@@ -334,52 +354,38 @@ uint8_t* nicData(rte_mbuf* m) {
 void feedNicFrames(const std::vector<rte_mbuf*>& frames, rte_ring* free_ring, rte_ring* rx_ring,
                    const std::atomic<bool>& stop, uint64_t deadline_ns, int cpu,
                    FeedCounts& out) {
-  if (cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    out.pinned = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
-  }
+  out.pinned = pinThisThread(cpu);
   constexpr unsigned kBurst = 32;
   void* batch[kBurst];
   size_t next = 0;
-  out.start_ns = nowNs();
-  const uint64_t cpu_start = threadCpuNs();
-  uint64_t now = out.start_ns;
-  while (!stop.load(std::memory_order_relaxed) && now < deadline_ns) {
-    for (int round = 0; round < 16; ++round) {
-      const uint64_t attempt = rte_rdtsc();
-      const unsigned n = rte_ring_dequeue_burst(free_ring, batch, kBurst, nullptr);
-      if (n == 0) {
-        ++out.pool_empty;
-        // Nothing posted: the worker is behind. Back off before looking again: every look
-        // reads the lines the worker's posts write, and pulling them away slows it down.
-        for (int spin = 0; spin < 256; ++spin) {
-          rte_pause();
-        }
-        continue;
+  feedLoop(stop, deadline_ns, out, [&] {
+    const unsigned n = rte_ring_dequeue_burst(free_ring, batch, kBurst, nullptr);
+    if (n == 0) {
+      ++out.pool_empty;
+      // Nothing posted: the worker is behind. Back off before looking again: every look
+      // reads the lines the worker's posts write, and pulling them away slows it down.
+      for (int spin = 0; spin < 256; ++spin) {
+        rte_pause();
       }
-      for (unsigned i = 0; i < n; ++i) {
-        const rte_mbuf* source = frames[next];
-        next = next + 1 == frames.size() ? 0 : next + 1;
-        streamCopy(nicData(static_cast<rte_mbuf*>(batch[i])),
-                   rte_pktmbuf_mtod(source, const uint8_t*), source->data_len);
-      }
-      _mm_sfence();  // non-temporal stores are weakly ordered: visible before published
-      const unsigned queued = rte_ring_enqueue_burst(rx_ring, batch, n, nullptr);
-      out.fed += queued;
-      if (queued < n) {
-        out.ring_full += n - queued;
-        for (unsigned i = queued; i < n; ++i) {
-          rte_pktmbuf_free(static_cast<rte_mbuf*>(batch[i]));
-        }
-      }
-      out.busy_cycles += rte_rdtsc() - attempt;
+      return false;
     }
-    now = nowNs();
-  }
-  out.end_ns = nowNs();
-  out.cpu_ns = threadCpuNs() - cpu_start;
+    for (unsigned i = 0; i < n; ++i) {
+      const rte_mbuf* source = frames[next];
+      next = next + 1 == frames.size() ? 0 : next + 1;
+      streamCopy(nicData(static_cast<rte_mbuf*>(batch[i])),
+                 rte_pktmbuf_mtod(source, const uint8_t*), source->data_len);
+    }
+    _mm_sfence();  // non-temporal stores are weakly ordered: visible before published
+    const unsigned queued = rte_ring_enqueue_burst(rx_ring, batch, n, nullptr);
+    out.fed += queued;
+    if (queued < n) {
+      out.ring_full += n - queued;
+      for (unsigned i = queued; i < n; ++i) {
+        rte_pktmbuf_free(static_cast<rte_mbuf*>(batch[i]));
+      }
+    }
+    return true;
+  });
 }
 
 // runDpdk times one configuration. `new_calls` (feed thread only): each INVITE copy gets a new
