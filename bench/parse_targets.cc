@@ -10,22 +10,7 @@ namespace {
 
 // The time of one pass over the set in ns, whatever unit the run reports in.
 double passNs(const benchmark::BenchmarkReporter::Run& run) {
-  double scale = 1;
-  switch (run.time_unit) {
-    case benchmark::kNanosecond:
-      scale = 1;
-      break;
-    case benchmark::kMicrosecond:
-      scale = 1e3;
-      break;
-    case benchmark::kMillisecond:
-      scale = 1e6;
-      break;
-    case benchmark::kSecond:
-      scale = 1e9;
-      break;
-  }
-  return run.GetAdjustedRealTime() * scale;
+  return run.GetAdjustedRealTime() * 1e9 / benchmark::GetTimeUnitMultiplier(run.time_unit);
 }
 
 // atLeast: a >= b but for rounding (the times pass through seconds and back, so an exact

@@ -11,30 +11,30 @@
 namespace sipshield::bench {
 namespace {
 
-using Run = benchmark::BenchmarkReporter::Run;
+using BenchRun = benchmark::BenchmarkReporter::Run;
 
-Run run(const std::string& name, double ns_per_pass, bool aggregate_median = false) {
-  Run r;
+BenchRun run(const std::string& name, double ns_per_pass, bool aggregate_median = false) {
+  BenchRun r;
   r.run_name.function_name = name;
   r.iterations = 1;
   r.real_accumulated_time = ns_per_pass * 1e-9;  // seconds per iteration
   r.cpu_accumulated_time = r.real_accumulated_time;
   r.time_unit = benchmark::kNanosecond;
   if (aggregate_median) {
-    r.run_type = Run::RT_Aggregate;
+    r.run_type = BenchRun::RT_Aggregate;
     r.aggregate_name = "median";
   }
   return r;
 }
 
 // report feeds `runs` one by one and returns what Finalize printed.
-std::string report(const std::vector<Run>& runs, size_t messages = 10) {
+std::string report(const std::vector<BenchRun>& runs, size_t messages = 10) {
   std::ostringstream out;
   std::ostringstream err;
   TargetsReporter reporter(benchmark::ConsoleReporter::OO_None, "corpus", messages);
   reporter.SetOutputStream(&out);
   reporter.SetErrorStream(&err);
-  for (const Run& r : runs) {
+  for (const BenchRun& r : runs) {
     reporter.ReportRuns({r});
   }
   out.str("");
@@ -75,6 +75,15 @@ TEST(ParseTargetsTest, MediansWhenOnlyAggregatesAreReported) {
   EXPECT_NE(text.find("median of each"), std::string::npos) << text;
   EXPECT_NE(text.find("16.00x faster (target 15x: met)"), std::string::npos) << text;
   EXPECT_NE(text.find("takes 2.50x"), std::string::npos) << text;
+}
+
+TEST(ParseTargetsTest, AnyTimeUnit) {
+  BenchRun full = run("BM_ScanAndValidate/corpus", 1000);
+  full.time_unit = benchmark::kMicrosecond;  // the same time, reported in us
+  const std::string text = report({full, run("BM_MemchrLines/corpus", 500),
+                                   run("BM_Sofia/corpus", 20000), run("BM_Osip/corpus", 40000)});
+  EXPECT_NE(text.find("full scan 100.0"), std::string::npos) << text;
+  EXPECT_NE(text.find("20.00x faster"), std::string::npos) << text;
 }
 
 TEST(ParseTargetsTest, NothingWithoutEverySubject) {
