@@ -252,9 +252,11 @@ class ChunkWalker {
   // byte but HTAB, or DEL: Kernel::special32's class).
   struct EndBitmap {
     uint32_t base = 0;
-    uint32_t end = 0;  // base + 64 * count: the first byte the bitmap does not cover
     uint32_t count = 0;
     uint64_t words[kEndWords + 1];  // and a zero word, which find()'s 8-byte window may read
+
+    // end is the first byte the bitmap does not cover.
+    [[nodiscard]] uint32_t end() const { return base + 64 * count; }
 
     __attribute__((always_inline)) void build(const Constants& k, const char* p, uint32_t from,
                                               uint32_t size) {
@@ -262,7 +264,6 @@ class ChunkWalker {
       const uint32_t bytes = size - from;
       const uint32_t blocks = (bytes + 63) / 64;
       count = blocks < kEndWords ? blocks : kEndWords;
-      end = from + 64 * count;
       const uint32_t whole = bytes / 64 < count ? bytes / 64 : count;
       // The blocks are independent of each other, so their loads and classifications overlap.
       uint32_t w = 0;
@@ -326,7 +327,7 @@ class ChunkWalker {
     if (__builtin_expect(ends.find(line, eol), 1)) {
       return true;
     }
-    return findLineEnd(k, p, chunk_end, line > ends.end ? line : ends.end, eol);
+    return findLineEnd(k, p, chunk_end, line > ends.end() ? line : ends.end(), eol);
   }
 
   // findLineEnd sets `eol` to the first special byte at or after `pos` and returns true, or
