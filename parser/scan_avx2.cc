@@ -102,6 +102,7 @@ struct alignas(32) Avx2Constants {
   std::array<uint8_t, 32> one;         // specialBytes32's constants
   std::array<uint8_t, 32> below_limit;
   std::array<uint8_t, 32> tab;
+  std::array<uint8_t, 32> colon;  // the chunk walk's name end
 };
 
 constexpr std::array<uint8_t, 32> splat(uint8_t b) {
@@ -122,7 +123,7 @@ constexpr std::array<uint8_t, 32> firstBytes(size_t count) {
 
 constexpr Avx2Constants kAvx2Constants = {
     splat(0x0F), splat(kTokenBits), splat(0x60), splat(0x20),
-    firstBytes(detail::kMaxHeaderNameLength), splat(0x01), splat(0x21), splat('\t')};
+    firstBytes(detail::kMaxHeaderNameLength), splat(0x01), splat(0x21), splat('\t'), splat(':')};
 
 // specialBytes32 (below) in scalar form: x + 1 is below 0x21 as a signed byte exactly for x in
 // 0x00..0x1F and 0x7F..0xFF; bit 7 of x takes out 0x80..0xFF, and a compare takes out HTAB.
@@ -297,9 +298,11 @@ struct Avx2ChunkKernel {
     ClassConstants classes;
     __m256i case_fold;
     __m256i name_lanes;
+    __m256i colon;
   };
   __attribute__((always_inline)) static Constants constants() {
-    return {classConstants(), load32(kAvx2Constants.case_fold), load32(kAvx2Constants.name_lanes)};
+    return {classConstants(), load32(kAvx2Constants.case_fold), load32(kAvx2Constants.name_lanes),
+            load32(kAvx2Constants.colon)};
   }
   static constexpr size_t kChunkBytes = 32;
   // 32 bytes 0xFF, then 32 zeros: the 32 bytes from kChunkBytes - n mask a name's n bytes.
@@ -315,6 +318,9 @@ struct Avx2ChunkKernel {
   }
   __attribute__((always_inline)) static uint32_t special32(const Constants& k, __m256i v) {
     return parser::special32(k.classes, v);
+  }
+  __attribute__((always_inline)) static uint32_t colons32(const Constants& k, __m256i v) {
+    return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, k.colon)));
   }
   // special32's mask of the 64 bytes at `q` (the line-end bitmap's blocks): by compares,
   // which need none of the walk's constants.

@@ -3,10 +3,11 @@
 // Internal: the AVX2 scanner's fast line walk. Only parser/scan_avx2.cc includes this, under
 // its `#pragma GCC target("avx2")`, after everything this file includes (as with scan_walk.h).
 //
-// How it walks: each header name is classified from the 32 bytes at its line's start, which
-// also serve the name lookup, instead of sliding a window of 64-byte block masks along the
-// message (LineWalker, scan_walk.h): fewer instructions than keeping block masks, funnel
-// shifts and window slides.
+// How it walks: each header name is read from the 32 bytes at its line's start, which also
+// serve the name lookup, instead of sliding a window of 64-byte block masks along the message
+// (LineWalker, scan_walk.h): fewer instructions than keeping block masks, funnel shifts and
+// window slides. The name ends at the first ':'; a known name needs no other check, and only
+// other names are classified (token characters), off the common path.
 //
 // Where each line ends comes from a bitmap of the special bytes of the message's first
 // kEndWords * 64 bytes, built before the walk (EndBitmap). Building it costs more
@@ -38,7 +39,7 @@ namespace sipshield::parser::detail {
 // special32(const Constants&, __m256i v)` and `static uint32_t nonToken32(const Constants&,
 // __m256i v)` (the `special` and `non_token` BlockMasks of scan_kernel.h for 32 bytes),
 // `static uint64_t special64(const Constants&, const char* q)` (the `special` mask of the 64
-// bytes at q) and
+// bytes at q), `static uint32_t colons32(const Constants&, __m256i v)` (the ':' bytes) and
 // `static HeaderId lookupVec(const Constants&, __m256i v, const char* name, uint32_t length)`:
 // the HeaderId of the name of `length` (< 32) bytes at the start of `v`, which holds the 32
 // readable bytes at `name`: lookupHeaderNameWide's result.
@@ -150,9 +151,7 @@ class ChunkWalker {
         _mm256_store_si256(reinterpret_cast<__m256i*>(tail) + 1, _mm256_setzero_si256());
         bytes = tail + (line - (chunk_end - 1));
       }
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
-      const uint32_t non_token = Kernel::nonToken32(k, v);
-      if (__builtin_expect((non_token & 1) != 0, 0)) {
+      if (__builtin_expect(static_cast<unsigned char>(bytes[0]) <= ' ', 0)) {
         // Not a header name: the empty line that ends the header block, or a continuation
         // line (RFC 3261 §7.3.1), or something LineWalker judges.
         if (line >= fast_end) {
@@ -180,11 +179,14 @@ class ChunkWalker {
         line = eol + 2;
         continue;
       }
-      // The name [line, name_end): token characters, not empty. The line ends at its first
-      // special byte, which must be the CR of a CRLF: no control byte in the value. A name of
-      // 31 bytes or more gets length 31 from the high bit (no branch of its own): its byte 31
-      // is a token character, so the ": " check below sends it to LineWalker.
-      const auto name_length = static_cast<uint32_t>(__builtin_ctz(non_token | 0x80000000u));
+      // The name [line, name_end) is taken to end at the line's first ':' (one compare; a
+      // line without ':' in its first 32 bytes gets length 31 from the high bit, no branch of
+      // its own). Whether it is all token characters is known once it is looked up: see the
+      // lookup below. The line ends at its first special byte, which must be the CR of a
+      // CRLF: no control byte in the value.
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
+      const auto name_length =
+          static_cast<uint32_t>(__builtin_ctz(Kernel::colons32(k, v) | 0x80000000u));
       const uint32_t name_end = line + name_length;
       if (__builtin_expect(left == 0, 0)) {
         return 0;  // the header array (or the 8-bit counts) would overflow
@@ -200,12 +202,16 @@ class ChunkWalker {
       if (__builtin_expect(eol >= fast_end, 0)) {
         return 0;
       }
-      // name_end <= eol (a special byte is no token character), so both pairs lie inside the
-      // input; ": " ends at or before the CR, so p[value] is inside the line or its CR.
       std::memcpy(&pair, p + eol, sizeof(pair));
+      if (__builtin_expect(pair != kCrLf, 0)) {
+        return 0;
+      }
+      // A ':' before the line's end is inside the line (name_end < eol), and so is ": ".
+      // Without one, name_end (line + 31) may lie past the CR: that line fails here too,
+      // having read only its own bytes or the CRLF's, as eol + 2 < size.
       uint16_t colon;
-      std::memcpy(&colon, p + name_end, sizeof(colon));
-      if (__builtin_expect(pair != kCrLf || colon != kColonSpace, 0)) {
+      std::memcpy(&colon, p + (name_end < eol ? name_end : eol), sizeof(colon));
+      if (__builtin_expect(colon != kColonSpace, 0)) {
         return 0;
       }
       const uint32_t value = name_end + 2;
@@ -219,7 +225,18 @@ class ChunkWalker {
       field->value.offset = value;
       field->value.length = eol - value;
       line = eol + 2;
+      // A known name found is the name's token characters: known names are letters and '-'
+      // (namesAreLettersAndDashes), folding maps no other byte onto those but CR (onto '-'),
+      // and a CR in the name would have been the line's end. Any other name is classified:
+      // it must be token characters up to the ':' (and not empty), as LineWalker requires.
       const HeaderId id = Kernel::lookupVec(k, v, bytes, name_length);
+      if (__builtin_expect(id == HeaderId::Other, 0)) {
+        const uint32_t non_token = Kernel::nonToken32(k, v);
+        if (static_cast<uint32_t>(__builtin_ctz(non_token | 0x80000000u)) != name_length ||
+            name_length == 0) {
+          return 0;
+        }
+      }
       field->id = id;
       ++field;
       const size_t slot = static_cast<uint8_t>(id);
@@ -314,6 +331,23 @@ class ChunkWalker {
       return false;
     }
   };
+  // namesAreLettersAndDashes: every known name (full and compact) is ASCII letters and '-',
+  // which the walk's lookup by the ':' relies on.
+  static constexpr bool namesAreLettersAndDashes() {
+    for (const HeaderInfo& h : kHeaders) {
+      for (char c : h.name) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) {
+          return false;
+        }
+      }
+      if (h.compact != 0 && !(h.compact >= 'a' && h.compact <= 'z')) {
+        return false;
+      }
+    }
+    return true;
+  }
+  static_assert(namesAreLettersAndDashes(), "the lookup by the ':' needs letter names");
+
   // "\r\n" and ": " as little-endian 16-bit loads.
   static constexpr uint16_t kCrLf = 0x0A0D;
   static constexpr uint16_t kColonSpace = 0x203A;

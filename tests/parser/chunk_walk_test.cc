@@ -274,7 +274,15 @@ TEST_F(ChunkWalkTest, UnusualLines) {
                                           ": empty name\r\n",
                                           "Bad Name: x\r\n",
                                           "To: <sip:b@example.com>\n",
-                                          "To: a\rb\r\n"};
+                                          "To: a\rb\r\n",
+                                          // Known names found by the ':' (folding maps CR
+                                          // onto '-'), one with a CR or CRLF in the name.
+                                          "CALL-id: abc\r\n",
+                                          "Call\rID: abc\r\n",
+                                          "Call\r\nID: abc\r\n",
+                                          "Max\rForwards: 70\r\n",
+                                          "Content-Length\r: 0\r\n",
+                                          "\rall-ID: abc\r\n"};
   std::vector<std::string> headers = lines;
   for (size_t length = 18; length <= 40; ++length) {
     headers.push_back(std::string(length, 'N') + ": v\r\n");
