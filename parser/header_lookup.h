@@ -199,21 +199,21 @@ constexpr uint32_t wordHash(uint64_t first_word, uint32_t length, uint64_t multi
   return static_cast<uint32_t>(((first_word + length) * multiplier) >> (64 - kWordHashBits));
 }
 
-// findWordMultiplier searches an odd multiplier under which no two known names (full or
-// compact) share a slot; the search runs at compile time, so adding a header to
-// SIPSHIELD_HEADERS re-derives it.
-constexpr uint64_t findWordMultiplier() {
+// findMultiplier searches an odd multiplier under which `slot_of(form, multiplier)` puts no
+// two known names (full or compact) in the same one of kSlots slots; the search runs at
+// compile time, so adding a header to SIPSHIELD_HEADERS re-derives it.
+template <size_t kSlots, typename SlotOf>
+constexpr uint64_t findMultiplier(SlotOf slot_of) {
   uint64_t candidate = 0x9E3779B97F4A7C15ull;  // any odd start; a xorshift walks from it
   for (int attempt = 0; attempt < 20000; ++attempt) {
-    std::array<bool, kWordHashSize> used{};
+    std::array<bool, kSlots> used{};
     bool ok = true;
     for (size_t i = 0; i < kHeaders.size() && ok; ++i) {
       const HeaderInfo& h = kHeaders[i];
       const char compact[1] = {h.compact};
       const std::string_view forms[2] = {h.name, std::string_view(compact, 1)};
       for (int k = 0; k < (h.compact != 0 ? 2 : 1) && ok; ++k) {
-        uint32_t slot = wordHash(packFolded(forms[k], 0),
-                                 static_cast<uint32_t>(forms[k].size()), candidate);
+        const uint32_t slot = slot_of(forms[k], candidate);
         ok = !used[slot];
         used[slot] = true;
       }
@@ -227,6 +227,12 @@ constexpr uint64_t findWordMultiplier() {
     candidate |= 1;
   }
   return 0;
+}
+
+constexpr uint64_t findWordMultiplier() {
+  return findMultiplier<kWordHashSize>([](std::string_view form, uint64_t multiplier) {
+    return wordHash(packFolded(form, 0), static_cast<uint32_t>(form.size()), multiplier);
+  });
 }
 
 inline constexpr uint64_t kWordMultiplier = findWordMultiplier();
@@ -277,6 +283,59 @@ constexpr WordTable makeWordTable() {
 
 inline constexpr WordTable kWordTable = makeWordTable();
 static_assert(sizeof(WordEntry) == 32, "a 256-bit compare reads a whole entry");
+
+// The chunk walk's slots (scan_chunk_walk.h): the same entries, placed by another hash. The
+// walk looks a name up only once ": " follows it, so the name's first three bytes with that
+// ": " after them (colonKey) are known without a mask by its length.
+constexpr uint32_t colonKey(std::string_view name) {
+  const std::string_view tail = ": ";
+  uint32_t key = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const char c = i < name.size() ? name[i] : tail[i - name.size()];
+    key |= foldAscii(c) << (8 * i);
+  }
+  return key;
+}
+
+// 512 slots (kWordTable has 256): with 55 forms to place, a collision-free multiplier then
+// turns up within a few tries (with 256, after hundreds, past clang's constexpr step limit).
+inline constexpr uint32_t kColonHashBits = 9;
+inline constexpr uint32_t kColonHashSize = 1u << kColonHashBits;
+
+constexpr uint32_t colonHash(uint32_t key, uint32_t length, uint64_t multiplier) {
+  return static_cast<uint32_t>(((uint64_t{key} + length) * multiplier) >> (64 - kColonHashBits));
+}
+
+constexpr uint64_t findColonMultiplier() {
+  return findMultiplier<kColonHashSize>([](std::string_view form, uint64_t multiplier) {
+    return colonHash(colonKey(form), static_cast<uint32_t>(form.size()), multiplier);
+  });
+}
+
+inline constexpr uint64_t kColonMultiplier = findColonMultiplier();
+static_assert(kColonMultiplier != 0, "no collision-free colon-key hash found");
+
+constexpr std::array<WordEntry, kColonHashSize> makeColonSlots() {
+  std::array<WordEntry, kColonHashSize> slots{};
+  for (const WordEntry& e : kWordTable.slot) {
+    if (e.id == static_cast<uint8_t>(HeaderId::Other)) {
+      continue;
+    }
+    const HeaderInfo& h = kHeaders[e.id];
+    const std::string_view text =
+        (e.words[0] & 0xFF00) == 0 && h.compact != 0 ? std::string_view(&h.compact, 1) : h.name;
+    slots[colonHash(colonKey(text), static_cast<uint32_t>(text.size()), kColonMultiplier)] = e;
+  }
+  for (WordEntry& e : slots) {
+    if (e.words[0] == 0) {
+      e.id = static_cast<uint8_t>(HeaderId::Other);
+    }
+  }
+  return slots;
+}
+
+alignas(32) inline constexpr std::array<WordEntry, kColonHashSize> kColonSlots =
+    makeColonSlots();
 
 // lookupHeaderNameWide is lookupHeaderName for a name followed by at least 24 - `length`
 // more readable bytes (`name + 24` must not pass the end of the buffer): it reads 24 bytes

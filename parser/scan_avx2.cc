@@ -330,27 +330,27 @@ struct Avx2ChunkKernel {
         specialBytes32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32)));
     return low | (high << 32);
   }
-  // lookupNameAvx2 for a name already in a register `v`, loaded from `name`, `length` < 32:
-  // the length mask is a load from kNameMasks (one instruction; a compare with an iota splat
-  // would be three). Lengths past 23 are not clamped: bytes 24..31 lie in the fourth lane,
-  // which the test ignores, and the unclamped length only moves names that match no entry (20
-  // bytes at most) to another slot. The hash's word is the name's first 8 bytes loaded again
-  // into a general register and folded and cut there, not the folded vector's low lane: each
-  // line's lookup is a chain of dependent steps (class, length, hash, slot, id), and the
-  // walk's lines overlap only as far as the chains let them; this takes the mask's load and
-  // the move out of the vector register off it (the full scan 0.96x).
+  // lookupNameAvx2 for a name already in a register `v`, loaded from `name`, `length` < 32,
+  // that ": " follows (the walk checked): the length mask is a load from kNameMasks (one
+  // instruction; a compare with an iota splat would be three). Lengths past 23 are not
+  // clamped: bytes 24..31 lie in the fourth lane, which the test ignores, and the unclamped
+  // length only moves names that match no entry (20 bytes at most) to another slot. The slot
+  // comes from the name's first three bytes, folded in a general register (the ": " after a
+  // shorter name stands in for the rest: detail::colonKey), and its length: no mask by the
+  // length, no branch on it, and off the vector registers. Each line's lookup is a chain of
+  // dependent steps (length, hash, slot, id), and the walk's lines overlap only as far as the
+  // chains let them.
   __attribute__((always_inline)) static HeaderId lookupVec(const Constants& k, __m256i v,
                                                            const char* name, uint32_t length) {
     const uint8_t* const masks_end = kNameMasks.data() + kChunkBytes;
     const __m256i mask = _mm256_loadu_si256(
         reinterpret_cast<const __m256i*>(masks_end - static_cast<size_t>(length)));
     const __m256i folded = _mm256_and_si256(_mm256_or_si256(v, k.case_fold), mask);
-    uint64_t word;
+    uint32_t word;
     std::memcpy(&word, name, sizeof(word));
-    const uint64_t keep = length >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * length)) - 1;
-    const uint64_t first = (word | 0x2020202020202020ull) & keep;
+    const uint32_t key = (word | 0x202020u) & 0xFFFFFFu;
     const detail::WordEntry& e =
-        detail::kWordTable.slot[detail::wordHash(first, length, detail::kWordMultiplier)];
+        detail::kColonSlots[detail::colonHash(key, length, detail::kColonMultiplier)];
     const __m256i diff =
         _mm256_xor_si256(folded, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&e)));
     return _mm256_testz_si256(diff, k.name_lanes) != 0 ? static_cast<HeaderId>(e.id)

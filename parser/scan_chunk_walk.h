@@ -226,9 +226,10 @@ class ChunkWalker {
       field->value.length = eol - value;
       line = eol + 2;
       // A known name found is the name's token characters: known names are letters and '-'
-      // (namesAreLettersAndDashes), folding maps no other byte onto those but CR (onto '-'),
-      // and a CR in the name would have been the line's end. Any other name is classified:
-      // it must be token characters up to the ':' (and not empty), as LineWalker requires.
+      // (namesFitTable; compact forms are letters), folding maps no other byte onto those but
+      // CR (onto '-'), and a CR in the name would have been the line's end. Any other name is
+      // classified: it must be token characters up to the ':' (and not empty), as LineWalker
+      // requires.
       const HeaderId id = Kernel::lookupVec(k, v, bytes, name_length);
       if (__builtin_expect(id == HeaderId::Other, 0)) {
         const uint32_t non_token = Kernel::nonToken32(k, v);
@@ -331,23 +332,6 @@ class ChunkWalker {
       return false;
     }
   };
-  // namesAreLettersAndDashes: every known name (full and compact) is ASCII letters and '-',
-  // which the walk's lookup by the ':' relies on.
-  static constexpr bool namesAreLettersAndDashes() {
-    for (const HeaderInfo& h : kHeaders) {
-      for (char c : h.name) {
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) {
-          return false;
-        }
-      }
-      if (h.compact != 0 && !(h.compact >= 'a' && h.compact <= 'z')) {
-        return false;
-      }
-    }
-    return true;
-  }
-  static_assert(namesAreLettersAndDashes(), "the lookup by the ':' needs letter names");
-
   // "\r\n" and ": " as little-endian 16-bit loads.
   static constexpr uint16_t kCrLf = 0x0A0D;
   static constexpr uint16_t kColonSpace = 0x203A;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "parser/header_lookup.h"
 #include "parser/scan_kernel.h"
 #include "parser/scan_steps.h"
 #include "parser/sip_message.h"
@@ -305,6 +307,51 @@ TEST_F(ChunkWalkTest, UnusualLines) {
         ASSERT_TRUE(check(text.substr(0, text.size() - cut), header + " cut"));
       }
     }
+  }
+}
+
+// Every known name, full and compact, in mixed letter case and one byte off (changed,
+// dropped, doubled), in its own line and next to the ':' without ": ": the walk's name lookup
+// (its own hash of the name's first three bytes and ": ") must find what the line walk finds.
+// Known names in the common shape complete without the line walk.
+TEST_F(ChunkWalkTest, EveryKnownNameAndNearMisses) {
+  const std::string start = "OPTIONS sip:a@example.com SIP/2.0\r\n";
+  const std::string rest = "Call-ID: c1@example.com\r\n\r\n";
+  std::vector<std::string> names;
+  for (const detail::HeaderInfo& h : detail::kHeaders) {
+    names.emplace_back(h.name);
+    if (h.compact != 0) {
+      names.emplace_back(1, h.compact);
+    }
+  }
+  std::mt19937 rng(7);
+  for (const std::string& name : names) {
+    std::vector<std::string> variants = {name};
+    for (int round = 0; round < 4; ++round) {
+      std::string mixed = name;
+      for (char& c : mixed) {
+        if (rng() % 2 == 0 && std::isalpha(static_cast<unsigned char>(c))) {
+          c = static_cast<char>(c ^ 0x20);
+        }
+      }
+      variants.push_back(mixed);
+    }
+    for (size_t at = 0; at < name.size(); ++at) {
+      for (char c : {'x', '-', '\r', ':'}) {
+        std::string changed = name;
+        changed[at] = c;
+        variants.push_back(changed);
+      }
+      variants.push_back(name.substr(0, at) + name.substr(at + 1));
+      variants.push_back(name.substr(0, at + 1) + name.substr(at));
+    }
+    for (const std::string& variant : variants) {
+      for (const std::string& line : {variant + ": v\r\n", variant + ":v\r\n",
+                                      variant + ":\r\n", variant + ": \r\n"}) {
+        ASSERT_TRUE(check(start + line + rest, line));
+      }
+    }
+    ASSERT_TRUE(completesAlone(start + name + ": 0\r\n\r\n")) << name;
   }
 }
 
