@@ -291,18 +291,31 @@ struct Avx2Kernel {
   }
 };
 
-// The chunk walk's kernel (scan_chunk_walk.h): the classifier's constants plus the name
-// lookup's, all kept in registers for the whole walk.
+// The chunk walk's kernel (scan_chunk_walk.h). Its constants are the ones each header line
+// needs (the name's end and lookup); the classifier's, for the lines and names off the common
+// path, are loaded there, each time (coldClassConstants): kept for the whole walk, they would
+// be built and stored on the stack at the start of every scan.
 struct Avx2ChunkKernel {
   struct Constants {
-    ClassConstants classes;
     __m256i case_fold;
     __m256i name_lanes;
     __m256i colon;
   };
   __attribute__((always_inline)) static Constants constants() {
-    return {classConstants(), load32(kAvx2Constants.case_fold), load32(kAvx2Constants.name_lanes),
+    return {load32(kAvx2Constants.case_fold), load32(kAvx2Constants.name_lanes),
             load32(kAvx2Constants.colon)};
+  }
+  __attribute__((always_inline)) static __m256i loadAt(const std::array<uint8_t, 32>& a) {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(a.data()));
+  }
+  // classConstants() where it is used: the volatile asm keeps the loads there, not hoisted to
+  // the start of the walk.
+  __attribute__((always_inline)) static ClassConstants coldClassConstants() {
+    const Avx2Constants* constants = &kAvx2Constants;
+    const ClassTables* tables = &kClassTables;
+    asm volatile("" : "+r"(constants), "+r"(tables));
+    return {loadAt(constants->nibble), loadAt(tables->low), loadAt(tables->high),
+            loadAt(constants->special_lift), loadAt(constants->token_bits)};
   }
   static constexpr size_t kChunkBytes = 32;
   // 32 bytes 0xFF, then 32 zeros: the 32 bytes from kChunkBytes - n mask a name's n bytes.
@@ -313,11 +326,11 @@ struct Avx2ChunkKernel {
     }
     return a;
   }();
-  __attribute__((always_inline)) static uint32_t nonToken32(const Constants& k, __m256i v) {
-    return parser::nonToken32(k.classes, v);
+  __attribute__((always_inline)) static uint32_t nonToken32(const Constants&, __m256i v) {
+    return parser::nonToken32(coldClassConstants(), v);
   }
-  __attribute__((always_inline)) static uint32_t special32(const Constants& k, __m256i v) {
-    return parser::special32(k.classes, v);
+  __attribute__((always_inline)) static uint32_t special32(const Constants&, __m256i v) {
+    return parser::special32(coldClassConstants(), v);
   }
   __attribute__((always_inline)) static uint32_t colons32(const Constants& k, __m256i v) {
     return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, k.colon)));
