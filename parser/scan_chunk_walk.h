@@ -9,7 +9,7 @@
 // window slides. The name ends at the first ':'; a known name needs no other check, and only
 // other names are classified (token characters), off the common path.
 //
-// Where each line ends comes from a bitmap of the special bytes of the message's first
+// Where each line ends comes from a bitmap of the special bytes of the input's first
 // kEndWords * 64 bytes, built before the walk (EndBitmap). Building it costs more
 // instructions than classifying each line's bytes as the walk reaches them, but its blocks do
 // not depend on each other, while a line's end found by classifying its bytes is a chain
@@ -100,13 +100,13 @@ class ChunkWalker {
 
     uint16_t pair;
     uint32_t eol;
-    // Built first, from the start line on: it depends on nothing the walk finds.
+    // Built first: it depends on nothing the walk finds.
     EndBitmap ends;
     {
       // The start line. (Its own constants: parseStartLine is a call, across which the loop's
       // would be spilled; loading them again below is cheaper.)
       const Constants k = Kernel::constants();
-      ends.build(k, p, start, size);
+      ends.build(k, p, size);
       const uint32_t non_token =
           Kernel::nonToken32(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + start)));
       if (__builtin_expect(non_token == 0, 0)) {
@@ -262,42 +262,38 @@ class ChunkWalker {
 
  private:
   static constexpr uint32_t kChunk = 32;
-  // The bitmap covers this many 64-byte blocks from the message's start: 2 KB, every header
+  // The bitmap covers this many 64-byte blocks from the input's start: 2 KB, every header
   // block of the corpus. Lines past it are classified chunk by chunk as the walk reaches them.
   static constexpr uint32_t kEndWords = 32;
 
-  // EndBitmap: bit i of words[w] is set when byte base + 64 * w + i is special (a control
-  // byte but HTAB, or DEL: Kernel::special32's class).
+  // EndBitmap: bit i of words[w] is set when byte 64 * w + i of the input is special (a
+  // control byte but HTAB, or DEL: Kernel::special32's class). It starts at the input's first
+  // byte, not the message's (after leading CRLFs, which are rare), so that a line's offset is
+  // its place in the bitmap: one subtraction and one value fewer per line.
   struct EndBitmap {
-    uint32_t base = 0;
-    uint32_t count = 0;
+    uint32_t end = 0;  // the first byte the bitmap does not cover: 64 * its words
     uint64_t words[kEndWords + 1];  // and a zero word, which find()'s 8-byte window may read
 
-    // end is the first byte the bitmap does not cover.
-    [[nodiscard]] uint32_t end() const { return base + 64 * count; }
-
-    __attribute__((always_inline)) void build(const Constants& k, const char* p, uint32_t from,
-                                              uint32_t size) {
-      base = from;
-      const uint32_t bytes = size - from;
-      const uint32_t blocks = (bytes + 63) / 64;
-      count = blocks < kEndWords ? blocks : kEndWords;
-      const uint32_t whole = bytes / 64 < count ? bytes / 64 : count;
+    __attribute__((always_inline)) void build(const Constants& k, const char* p, uint32_t size) {
+      const uint32_t blocks = (size + 63) / 64;
+      const uint32_t count = blocks < kEndWords ? blocks : kEndWords;
+      end = 64 * count;
+      const uint32_t whole = size / 64 < count ? size / 64 : count;
       // The blocks are independent of each other, so their loads and classifications overlap.
       uint32_t w = 0;
       for (; w < whole; ++w) {
-        words[w] = Kernel::special64(k, p + from + 64 * w);
+        words[w] = Kernel::special64(k, p + 64 * w);
       }
       if (w < count) {
         // The input's last `rest` (< 64) bytes: the mask of its last 64 shifted down, or, in
         // a shorter input, of a zero-padded copy. (Either way no line ends past the input:
         // a line that runs into its end is found nowhere, and the walk hands it over.)
-        const uint32_t rest = bytes - 64 * w;
+        const uint32_t rest = size - 64 * w;
         if (size >= 64) {
           words[w] = Kernel::special64(k, p + size - 64) >> (64 - rest);
         } else {
           alignas(32) char tail[64] = {};
-          std::memcpy(tail, p + from + 64 * w, rest);
+          std::memcpy(tail, p + 64 * w, rest);
           words[w] = Kernel::special64(k, tail) & ((uint64_t{1} << rest) - 1);
         }
         ++w;
@@ -308,24 +304,23 @@ class ChunkWalker {
     // find sets `eol` to the first special byte at or after `line` and returns true, or
     // returns false when the bitmap holds none (`line` at or past `end`, or none before it).
     __attribute__((always_inline)) bool find(uint32_t line, uint32_t& eol) const {
-      const uint32_t offset = line - base;
-      if (__builtin_expect(offset >= 64 * count, 0)) {
+      if (__builtin_expect(line >= end, 0)) {
         return false;
       }
       // The 57 to 64 bits from the line's own: an 8-byte load at its byte of the bitmap,
       // whatever the word boundaries (little-endian: byte b holds bits 8b to 8b + 7).
       uint64_t window;
-      std::memcpy(&window, reinterpret_cast<const char*>(words) + offset / 8, sizeof(window));
-      window >>= offset % 8;
+      std::memcpy(&window, reinterpret_cast<const char*>(words) + line / 8, sizeof(window));
+      window >>= line % 8;
       if (__builtin_expect(window != 0, 1)) {
         eol = line + static_cast<uint32_t>(__builtin_ctzll(window));
         return true;
       }
       // A longer line: the window reached the next word's start at least, and found nothing
       // in the part of it that it read.
-      for (uint32_t w = offset / 64 + 1; w < count; ++w) {
+      for (uint32_t w = line / 64 + 1; w < end / 64; ++w) {
         if (words[w] != 0) {
-          eol = base + 64 * w + static_cast<uint32_t>(__builtin_ctzll(words[w]));
+          eol = 64 * w + static_cast<uint32_t>(__builtin_ctzll(words[w]));
           return true;
         }
       }
@@ -345,7 +340,7 @@ class ChunkWalker {
     if (__builtin_expect(ends.find(line, eol), 1)) {
       return true;
     }
-    return findLineEnd(k, p, chunk_end, line > ends.end() ? line : ends.end(), eol);
+    return findLineEnd(k, p, chunk_end, line > ends.end ? line : ends.end, eol);
   }
 
   // findLineEnd sets `eol` to the first special byte at or after `pos` and returns true, or
