@@ -326,8 +326,11 @@ constexpr std::array<WordEntry, kColonHashSize> makeColonSlots() {
         (e.words[0] & 0xFF00) == 0 && h.compact != 0 ? std::string_view(&h.compact, 1) : h.name;
     slots[colonHash(colonKey(text), static_cast<uint32_t>(text.size()), kColonMultiplier)] = e;
   }
+  // An empty slot matches no name: its first byte is 0, which a masked name has only when
+  // empty, and its second 0xFF, which an empty one does not have. So a match always has an id.
   for (WordEntry& e : slots) {
     if (e.words[0] == 0) {
+      e.words[0] = 0xFF00;
       e.id = static_cast<uint8_t>(HeaderId::Other);
     }
   }

@@ -353,8 +353,9 @@ struct Avx2ChunkKernel {
   // length, no branch on it, and off the vector registers. Each line's lookup is a chain of
   // dependent steps (length, hash, slot, id), and the walk's lines overlap only as far as the
   // chains let them.
-  __attribute__((always_inline)) static HeaderId lookupVec(const Constants& k, __m256i v,
-                                                           const char* name, uint32_t length) {
+  __attribute__((always_inline)) static bool findKnown(const Constants& k, __m256i v,
+                                                      const char* name, uint32_t length,
+                                                      HeaderId& id) {
     const uint8_t* const masks_end = kNameMasks.data() + kChunkBytes;
     const __m256i mask = _mm256_loadu_si256(
         reinterpret_cast<const __m256i*>(masks_end - static_cast<size_t>(length)));
@@ -366,8 +367,9 @@ struct Avx2ChunkKernel {
         detail::kColonSlots[detail::colonHash(key, length, detail::kColonMultiplier)];
     const __m256i diff =
         _mm256_xor_si256(folded, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&e)));
-    return _mm256_testz_si256(diff, k.name_lanes) != 0 ? static_cast<HeaderId>(e.id)
-                                                       : HeaderId::Other;
+    // A match is never an empty slot (kColonSlots): no check that the id is not Other.
+    id = static_cast<HeaderId>(e.id);
+    return _mm256_testz_si256(diff, k.name_lanes) != 0;
   }
 };
 }  // namespace

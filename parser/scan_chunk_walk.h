@@ -40,9 +40,10 @@ namespace sipshield::parser::detail {
 // __m256i v)` (the `special` and `non_token` BlockMasks of scan_kernel.h for 32 bytes),
 // `static uint64_t special64(const Constants&, const char* q)` (the `special` mask of the 64
 // bytes at q), `static uint32_t colons32(const Constants&, __m256i v)` (the ':' bytes) and
-// `static HeaderId lookupVec(const Constants&, __m256i v, const char* name, uint32_t length)`:
-// the HeaderId of the name of `length` (< 32) bytes at the start of `v`, which holds the 32
-// readable bytes at `name`: lookupHeaderNameWide's result.
+// `static bool findKnown(const Constants&, __m256i v, const char* name, uint32_t length,
+// HeaderId& id)`: whether the name of `length` (< 32) bytes at the start of `v`, which holds
+// the 32 readable bytes at `name` and is followed by ": ", is a known one, and which (`id`,
+// not Other): lookupHeaderNameWide's result.
 template <typename Kernel>
 class ChunkWalker {
   using Constants = typename Kernel::Constants;
@@ -230,13 +231,14 @@ class ChunkWalker {
       // CR (onto '-'), and a CR in the name would have been the line's end. Any other name is
       // classified: it must be token characters up to the ':' (and not empty), as LineWalker
       // requires.
-      const HeaderId id = Kernel::lookupVec(k, v, bytes, name_length);
-      if (__builtin_expect(id == HeaderId::Other, 0)) {
+      HeaderId id;
+      if (__builtin_expect(!Kernel::findKnown(k, v, bytes, name_length, id), 0)) {
         const uint32_t non_token = Kernel::nonToken32(k, v);
         if (static_cast<uint32_t>(__builtin_ctz(non_token | 0x80000000u)) != name_length ||
             name_length == 0) {
           return 0;
         }
+        id = HeaderId::Other;
       }
       field->id = id;
       ++field;
