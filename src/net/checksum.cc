@@ -129,16 +129,23 @@ uint64_t pseudoHeaderSum(const IpAddress& source, const IpAddress& destination,
   return detail::finishChecksum(words(source) + words(destination), protocol + length);
 }
 
-uint16_t udpChecksum(const IpAddress& source, const IpAddress& destination,
-                     const uint8_t* header, const uint8_t* payload, uint32_t payload_length) {
+uint16_t udpChecksumOfWords(const IpAddress& source, const IpAddress& destination,
+                            uint32_t header_word0, uint32_t header_word1, const uint8_t* payload,
+                            uint32_t payload_length) {
   uint64_t sum = pseudoHeaderSum(source, destination, 17, payload_length + 8);
-  // The 8-byte UDP header as two little-endian words, inline (the words checksumAdd would sum).
-  uint32_t header_words[2];
-  std::memcpy(header_words, header, sizeof(header_words));
-  sum = detail::finishChecksum(static_cast<uint64_t>(header_words[0]) + header_words[1], sum);
+  sum = detail::finishChecksum(static_cast<uint64_t>(header_word0) + header_word1, sum);
   sum = checksumAdd(payload, payload_length, sum);
   const uint16_t folded = checksumFold(sum);
   return folded == 0 ? 0xFFFF : folded;
+}
+
+uint16_t udpChecksum(const IpAddress& source, const IpAddress& destination,
+                     const uint8_t* header, const uint8_t* payload, uint32_t payload_length) {
+  // The 8-byte UDP header as two little-endian words (the words checksumAdd would sum).
+  uint32_t header_words[2];
+  std::memcpy(header_words, header, sizeof(header_words));
+  return udpChecksumOfWords(source, destination, header_words[0], header_words[1], payload,
+                            payload_length);
 }
 
 }  // namespace sipshield::net

@@ -40,4 +40,11 @@ namespace sipshield::net {
                                    const uint8_t* header, const uint8_t* payload,
                                    uint32_t payload_length);
 
+// udpChecksumOfWords is udpChecksum with the UDP header given as its two 32-bit words as they
+// lie in memory on this (little-endian) host, checksum field zero: for a header being built,
+// whose words are still in registers.
+[[nodiscard]] uint16_t udpChecksumOfWords(const IpAddress& source, const IpAddress& destination,
+                                          uint32_t header_word0, uint32_t header_word1,
+                                          const uint8_t* payload, uint32_t payload_length);
+
 }  // namespace sipshield::net

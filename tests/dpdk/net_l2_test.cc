@@ -64,6 +64,41 @@ TEST(Checksum, MatchesReferenceForAllLengths) {
   }
 }
 
+// writeIpv4 builds the textbook header above byte for byte (checksum 0xB861), and every field
+// it takes lands where RFC 791 puts it, the checksum always verifying.
+TEST(Frame, WriteIpv4FieldsAndChecksum) {
+  const uint8_t textbook[] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+                              0xB8, 0x61, 0xC0, 0xA8, 0x00, 0x01, 0xC0, 0xA8, 0x00, 0xC7};
+  const uint8_t source[] = {0xC0, 0xA8, 0x00, 0x01};
+  const uint8_t destination[] = {0xC0, 0xA8, 0x00, 0xC7};
+  net::Ipv4Fields fields;
+  fields.source = source;
+  fields.destination = destination;
+  fields.payload_length = 0x73 - 20;
+  fields.dont_fragment = true;
+  uint8_t out[20];
+  ASSERT_EQ(net::writeIpv4(out, fields), 20u);
+  EXPECT_EQ(0, std::memcmp(out, textbook, sizeof(out)));
+
+  fields.protocol = 1;
+  fields.ttl = 3;
+  fields.id = 0xBEEF;
+  fields.payload_length = 1480;
+  fields.fragment_offset = 2960;
+  fields.more_fragments = true;
+  fields.dont_fragment = false;
+  ASSERT_EQ(net::writeIpv4(out, fields), 20u);
+  EXPECT_EQ(out[0], 0x45);
+  EXPECT_EQ(net::load16(out + 2), 1500);
+  EXPECT_EQ(net::load16(out + 4), 0xBEEF);
+  EXPECT_EQ(net::load16(out + 6), 0x2000 | (2960 / 8));
+  EXPECT_EQ(out[8], 3);
+  EXPECT_EQ(out[9], 1);
+  EXPECT_EQ(0, std::memcmp(out + 12, source, 4));
+  EXPECT_EQ(0, std::memcmp(out + 16, destination, 4));
+  EXPECT_EQ(net::ipv4HeaderChecksum(out, sizeof(out)), 0);
+}
+
 // writeUdp's checksum verifies against the pseudo-header for both families.
 TEST(Frame, UdpChecksumVerifies) {
   const std::string payload = "OPTIONS sip:x SIP/2.0\r\n\r\n";
@@ -78,7 +113,16 @@ TEST(Frame, UdpChecksumVerifies) {
                   buffer, length, net::pseudoHeaderSum(ip(s), ip(d), 17, length))),
               0)
         << s;
+    EXPECT_EQ(net::load16(buffer), 5070);
+    EXPECT_EQ(net::load16(buffer + 2), 5060);
     EXPECT_EQ(net::load16(buffer + 4), length);
+    // The checksum written from the header's fields is the one summed from its bytes.
+    uint8_t header[8];
+    std::memcpy(header, buffer, 8);
+    net::store16(header + 6, 0);
+    EXPECT_EQ(net::udpChecksum(ip(s), ip(d), header, data, static_cast<uint32_t>(payload.size())),
+              net::load16(buffer + 6))
+        << s;
   }
 }
 
