@@ -40,6 +40,27 @@ bool hostPortEndpoint(std::string_view host, uint16_t port, net::Endpoint& out) 
   return true;
 }
 
+// fillPacketMeta writes every field of `meta` for `packet` in place. Not `meta =
+// PacketMeta{...}`: GCC builds such a temporary on the stack with narrow stores and copies it
+// with wide loads, which cannot forward from those stores and wait for them (perf: most of
+// scanAhead's own time).
+void fillPacketMeta(filters::PacketMeta& meta, const RxPacket& packet, bool peer) {
+  const net::IpAddress& ip = packet.source.ip;
+  const bool v6 = ip.isV6();
+  meta.source.v6 = v6 ? 1 : 0;
+  std::memcpy(meta.source.bytes, ip.bytes, 4);
+  if (v6) {
+    std::memcpy(meta.source.bytes + 4, ip.bytes + 4, 12);
+  } else {
+    std::memset(meta.source.bytes + 4, 0, 12);
+  }
+  meta.source_port = packet.source.port;
+  meta.ttl = packet.ttl;
+  meta.length = packet.length;
+  meta.peer = peer;
+  meta.trust = filters::TrustClass::Unverified;
+}
+
 }  // namespace
 
 std::string_view pipelineCounterName(PipelineCounter counter) {
@@ -84,14 +105,9 @@ void Pipeline::scanAhead(const RxPacket& packet, ScanSlot& slot, uint64_t now_ms
   slot.from_backend = snapshot_->backendIndex(packet.source);
   // --- DoS shield, before scanning: ACL, bans, flood sketch, hop count, source rates.
   // Drops are counted by reason and rule in shield_. Backends are trusted peers.
-  filters::PacketMeta& meta = slot.meta;
-  meta = filters::PacketMeta{};
   if (snapshot_->shield != nullptr) {
-    meta.source = filters::Address::fromBytes(packet.source.ip.isV6(), packet.source.ip.bytes);
-    meta.source_port = packet.source.port;
-    meta.ttl = packet.ttl;
-    meta.length = packet.length;
-    meta.peer = slot.from_backend >= 0;
+    filters::PacketMeta& meta = slot.meta;
+    fillPacketMeta(meta, packet, slot.from_backend >= 0);
     if (!shield_.preParse(meta, now_ms).pass()) {
       slot.dropped = true;
       return;

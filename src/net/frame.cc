@@ -7,6 +7,13 @@
 #include "src/net/checksum_kernel.h"
 
 namespace sipshield::net {
+namespace {
+
+// store32 writes a 32-bit word as it is held (the header words below are built in memory
+// order on this little-endian host).
+void store32(uint8_t* out, uint32_t word) { std::memcpy(out, &word, sizeof(word)); }
+
+}  // namespace
 
 MacAddress MacAddress::ipv6Multicast(const IpAddress& group) {
   return MacAddress{{0x33, 0x33, group.bytes[12], group.bytes[13], group.bytes[14],
@@ -63,18 +70,23 @@ uint32_t writeIpv4(uint8_t* out, const Ipv4Fields& fields) {
     fragment |= 0x4000;
   }
   const auto total_length = static_cast<uint16_t>(kIpv4HeaderBytes + fields.payload_length);
-  uint32_t words[5];
-  words[0] = 0x45u | static_cast<uint32_t>(__builtin_bswap16(total_length)) << 16;
-  words[1] = __builtin_bswap16(fields.id) |
-             static_cast<uint32_t>(__builtin_bswap16(fragment)) << 16;
-  words[2] = fields.ttl | static_cast<uint32_t>(fields.protocol) << 8;  // checksum still zero
-  std::memcpy(&words[3], fields.source, 4);
-  std::memcpy(&words[4], fields.destination, 4);
-  const uint64_t acc =
-      static_cast<uint64_t>(words[0]) + words[1] + words[2] + words[3] + words[4];
+  const uint32_t word0 = 0x45u | static_cast<uint32_t>(__builtin_bswap16(total_length)) << 16;
+  const uint32_t word1 = __builtin_bswap16(fields.id) |
+                         static_cast<uint32_t>(__builtin_bswap16(fragment)) << 16;
+  const uint32_t word2 = fields.ttl | static_cast<uint32_t>(fields.protocol) << 8;  // no checksum
+  uint32_t source;
+  uint32_t destination;
+  std::memcpy(&source, fields.source, 4);
+  std::memcpy(&destination, fields.destination, 4);
+  const uint64_t acc = static_cast<uint64_t>(word0) + word1 + word2 + source + destination;
   const uint16_t checksum = checksumFold(detail::finishChecksum(acc, 0));
-  words[2] |= static_cast<uint32_t>(__builtin_bswap16(checksum)) << 16;
-  std::memcpy(out, words, sizeof(words));
+  // Word by word into the frame: an array of words would be built on the stack and copied
+  // with a wide load over its narrow stores, the very stall this avoids.
+  store32(out, word0);
+  store32(out + 4, word1);
+  store32(out + 8, word2 | static_cast<uint32_t>(__builtin_bswap16(checksum)) << 16);
+  store32(out + 12, source);
+  store32(out + 16, destination);
   return kIpv4HeaderBytes;
 }
 
@@ -97,14 +109,13 @@ uint32_t writeUdp(uint8_t* out, const IpAddress& source, uint16_t source_port,
                   const uint8_t* payload, uint32_t payload_length) {
   // As in writeIpv4: the header's two words are summed from registers, not read back.
   const auto udp_length = static_cast<uint16_t>(kUdpHeaderBytes + payload_length);
-  uint32_t words[2];
-  words[0] = __builtin_bswap16(source_port) |
-             static_cast<uint32_t>(__builtin_bswap16(destination_port)) << 16;
-  words[1] = __builtin_bswap16(udp_length);  // checksum still zero
-  const uint16_t checksum = udpChecksumOfWords(source, destination, words[0], words[1], payload,
-                                               payload_length);
-  words[1] |= static_cast<uint32_t>(__builtin_bswap16(checksum)) << 16;
-  std::memcpy(out, words, sizeof(words));
+  const uint32_t word0 = __builtin_bswap16(source_port) |
+                         static_cast<uint32_t>(__builtin_bswap16(destination_port)) << 16;
+  const uint32_t word1 = __builtin_bswap16(udp_length);  // checksum still zero
+  const uint16_t checksum =
+      udpChecksumOfWords(source, destination, word0, word1, payload, payload_length);
+  store32(out, word0);
+  store32(out + 4, word1 | static_cast<uint32_t>(__builtin_bswap16(checksum)) << 16);
   return kUdpHeaderBytes;
 }
 
