@@ -23,15 +23,18 @@ struct RequestEdits {
   std::string_view record_route_line;
   std::string_view received;           // source IP text for the top Via's received=, or empty
   int32_t rport = -1;                  // source port for a valueless ;rport, or -1
-  // The bytes that pop the Route elements addressing us (§16.4), from routeCuts().
-  std::array<parser::Span, kMaxOwnRoutes> route_cuts{};
+  // The bytes that pop the Route elements addressing us (§16.4), from routeCuts(); only the
+  // first route_cut_count are set.
+  std::array<parser::Span, kMaxOwnRoutes> route_cuts;
   uint8_t route_cut_count = 0;
+  // Scratch, written by prepareRequest before it is read, so not zeroed: a RequestEdits is
+  // made per forwarded request, and zeroing these 150 bytes was a `rep stos` on every one.
   // Scratch for the decremented Max-Forwards digits; the caller keeps it alive.
-  char max_forwards_text[4] = {};
+  char max_forwards_text[4];
   // Scratch for the rport= and ;received= texts (prepareRequest writes them); the caller keeps
   // them alive until the editor has been applied.
-  char rport_text[12] = {};
-  char received_text[64] = {};
+  char rport_text[12];
+  char received_text[64];
 };
 
 // rewriteRequest writes `input` with our Via on top, Record-Route (if given) and

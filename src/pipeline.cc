@@ -28,6 +28,34 @@ std::string_view stripBrackets(std::string_view host) {
   return host;
 }
 
+// sameShortText is a == b without a memcmp call for the lengths of IPv4 texts: two
+// overlapping word loads from each side. The call was about 2% of an INVITE's pipeline time
+// when the top Via's sent-by and the source address have the same length (as they do
+// whenever no NAT lies between them).
+bool sameShortText(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) {
+    return false;
+  }
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.data(), 4);
+    std::memcpy(&a1, a.data() + n - 4, 4);
+    std::memcpy(&b0, b.data(), 4);
+    std::memcpy(&b1, b.data() + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return a == b;
+}
+
 // hostPortEndpoint makes an endpoint of an IP-literal host and port (0 → 5060). Host names
 // are not resolved: no DNS in the fast path.
 bool hostPortEndpoint(std::string_view host, uint16_t port, net::Endpoint& out) {
@@ -248,7 +276,7 @@ void Pipeline::handleRequest(const RxPacket& packet, ByteView in, TxBatch& tx, u
   size_t source_length = packet.source.ip.format(source_text_, false);
   std::string_view source_ip(source_text_, source_length);
   if (current_->summary.top_via.has_rport ||
-      stripBrackets(in.view(current_->summary.top_via.host)) != source_ip) {
+      !sameShortText(stripBrackets(in.view(current_->summary.top_via.host)), source_ip)) {
     edits.received = source_ip;
   }
   if (current_->summary.top_via.has_rport) {

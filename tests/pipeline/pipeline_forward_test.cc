@@ -108,6 +108,14 @@ TEST(PipelineRequest, CorpusRewriteByteExact) {
   const std::string extension = testMessage("extension_method.sip");
   const Edits invite_mf = {{"Max-Forwards: 67", "Max-Forwards: 66"}};
   const Edits mf70 = {{"Max-Forwards: 70", "Max-Forwards: 69"}};
+  // The same INVITE with a 7-byte sent-by: the shortest IPv4 texts compare by 4-byte words.
+  const std::string invite7 = replaceOnce(invite, "UDP 203.0.113.41:5060", "UDP 1.0.0.1:5060");
+  const std::string top_branch = "branch=z9hG4bK7e1c0a.3f9b2d44a0e1\r\n";
+  auto received = [&](const char* address) {
+    return Edits{{top_branch, "branch=z9hG4bK7e1c0a.3f9b2d44a0e1;received=" +
+                                  std::string(address) + "\r\n"},
+                 invite_mf[0]};
+  };
 
   const RewriteRow rows[] = {
       {"INVITE from its sent-by address", invite, "203.0.113.41:5060", "", invite_mf, ""},
@@ -118,6 +126,16 @@ TEST(PipelineRequest, CorpusRewriteByteExact) {
          "branch=z9hG4bK7e1c0a.3f9b2d44a0e1;received=198.51.100.99\r\n"},
         invite_mf[0]},
        ""},
+      // Addresses of the sent-by's length that differ in one byte, first or last.
+      {"INVITE from a same-length address, last byte differs", invite, "203.0.113.42:5060", "",
+       received("203.0.113.42"), ""},
+      {"INVITE from a same-length address, first byte differs", invite, "103.0.113.41:5060", "",
+       received("103.0.113.41"), ""},
+      {"INVITE with a 7-byte sent-by from it", invite7, "1.0.0.1:5060", "", invite_mf, ""},
+      {"INVITE with a 7-byte sent-by from another, last byte differs", invite7, "1.0.0.2:5060",
+       "", received("1.0.0.2"), ""},
+      {"INVITE with a 7-byte sent-by from another, first byte differs", invite7, "2.0.0.1:5060",
+       "", received("2.0.0.1"), ""},
       {"ACK behind NAT: rport filled, received added", ack, "192.0.2.88:41834", "",
        {{";rport;branch=z9hG4bK-524287-1---3b0f6e2d9c1a5570\r\n",
          ";rport=41834;branch=z9hG4bK-524287-1---3b0f6e2d9c1a5570;received=192.0.2.88\r\n"},
