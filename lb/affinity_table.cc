@@ -77,8 +77,7 @@ bool AffinityTable::expired(uint64_t word, uint32_t now_tick) const {
   return ageOf(word, now_tick) > timeout_ticks_;
 }
 
-std::optional<uint16_t> AffinityTable::lookup(uint64_t key_hash, uint64_t now_ms,
-                                              AffinityProbe* probe) {
+int AffinityTable::lookupBackend(uint64_t key_hash, uint64_t now_ms, AffinityProbe* probe) {
   Bucket& bucket = buckets_[key_hash & bucket_mask_];
   const uint64_t fp = fingerprintOf(key_hash);
   const uint32_t now_tick = tickOf(now_ms);
@@ -123,7 +122,7 @@ std::optional<uint16_t> AffinityTable::lookup(uint64_t key_hash, uint64_t now_ms
                      : free_slot >= 0 ? AffinityInsert::Inserted
                                       : AffinityInsert::EvictedLive;
   }
-  return std::nullopt;
+  return -1;
 }
 
 AffinityInsert AffinityTable::insert(uint64_t key_hash, uint16_t backend, uint64_t now_ms,

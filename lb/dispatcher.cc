@@ -60,11 +60,11 @@ uint16_t Dispatcher::pick(uint64_t key_hash, uint64_t now_ms) {
   bool remap = false;
   AffinityProbe probe;  // where the insert below goes, seen by the lookup
   if (affinity_ != nullptr) {
-    const std::optional<uint16_t> affine = affinity_->lookup(key_hash, now_ms, &probe);
-    if (affine.has_value()) {
-      if (snapshot_->alive(*affine)) {
+    const int affine = affinity_->lookupBackend(key_hash, now_ms, &probe);
+    if (affine >= 0) {
+      if (snapshot_->alive(static_cast<uint16_t>(affine))) {
         count(DispatchCounter::AffinityHit);
-        return *affine;
+        return static_cast<uint16_t>(affine);
       }
       remap = true;
     }

@@ -59,11 +59,9 @@ bool sameShortText(std::string_view a, std::string_view b) {
 // hostPortEndpoint makes an endpoint of an IP-literal host and port (0 → 5060). Host names
 // are not resolved: no DNS in the fast path.
 bool hostPortEndpoint(std::string_view host, uint16_t port, net::Endpoint& out) {
-  auto ip = net::IpAddress::parse(host);
-  if (!ip) {
+  if (!net::IpAddress::parseInto(host, out.ip)) {
     return false;
   }
-  out.ip = *ip;
   out.port = port == 0 ? 5060 : port;
   return true;
 }

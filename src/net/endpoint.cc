@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <bit>
 #include <cstring>
 
 namespace sipshield::net {
@@ -60,9 +61,11 @@ size_t writeV4(char* out, const uint8_t* bytes) {
 
 // parseDottedQuad reads exactly "a.b.c.d" with 1 to 3 digits per octet, no leading zero and no
 // octet above 255 (what inet_pton(AF_INET) accepts, so the two never disagree on an address
-// this accepts) into `out`. False for anything else, which inet_pton then judges.
-bool parseDottedQuad(std::string_view text, uint8_t* out) {
+// this accepts) into `out`, the four octets as one word in memory order (written once, as a
+// whole). False for anything else, which inet_pton then judges.
+bool parseDottedQuad(std::string_view text, uint32_t& out) {
   size_t i = 0;
+  uint32_t word = 0;  // the octets in memory order, stored once
   for (int octet = 0; octet < 4; ++octet) {
     if (octet > 0) {
       if (i >= text.size() || text[i] != '.') {
@@ -80,9 +83,13 @@ bool parseDottedQuad(std::string_view text, uint8_t* out) {
     if (digits == 0 || value > 255 || (digits > 1 && text[first] == '0')) {
       return false;
     }
-    out[octet] = static_cast<uint8_t>(value);
+    word |= value << (8 * octet);
   }
-  return i == text.size();
+  if (i != text.size()) {
+    return false;
+  }
+  out = word;
+  return true;
 }
 
 // writeHexGroup writes one 16-bit group in lower case without leading zeros (RFC 5952 §4.1,
@@ -165,36 +172,50 @@ IpAddress IpAddress::v4(uint32_t host_order) {
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   IpAddress address;
-  if (parseDottedQuad(text, address.bytes)) {
-    address.family = AF_INET;  // the common case, without the copy and the library call
-    return address;
+  if (!parseInto(text, address)) {
+    return std::nullopt;
+  }
+  return address;
+}
+
+bool IpAddress::parseInto(std::string_view text, IpAddress& out) {
+  static_assert(std::endian::native == std::endian::little, "octets are packed little-endian");
+  uint32_t quad;
+  if (parseDottedQuad(text, quad)) {
+    // The common case, without the copy and the library call.
+    out.family = AF_INET;
+    std::memcpy(out.bytes, &quad, 4);
+    std::memset(out.bytes + 4, 0, sizeof(out.bytes) - 4);
+    return true;
   }
   bool bracketed = false;
   if (!text.empty() && text.front() == '[') {
     if (text.size() < 2 || text.back() != ']') {
-      return std::nullopt;
+      return false;
     }
     text = text.substr(1, text.size() - 2);
     bracketed = true;
   }
   if (text.empty() || text.size() >= kMaxLiteral) {
-    return std::nullopt;
+    return false;
   }
   // inet_pton wants a NUL-terminated string; copying into a stack buffer keeps this
   // allocation-free. inet_pton rejects zone ids ("%eth0"), hostnames and octal/hex IPv4 forms.
   char literal[kMaxLiteral];
   std::memcpy(literal, text.data(), text.size());
   literal[text.size()] = '\0';
-
-  if (!bracketed && inet_pton(AF_INET, literal, address.bytes) == 1) {
-    address.family = AF_INET;
-    return address;
+  uint8_t bytes[16] = {};
+  if (!bracketed && inet_pton(AF_INET, literal, bytes) == 1) {
+    out.family = AF_INET;
+    std::memcpy(out.bytes, bytes, sizeof(bytes));
+    return true;
   }
-  if (inet_pton(AF_INET6, literal, address.bytes) == 1) {
-    address.family = AF_INET6;
-    return address;
+  if (inet_pton(AF_INET6, literal, bytes) == 1) {
+    out.family = AF_INET6;
+    std::memcpy(out.bytes, bytes, sizeof(bytes));
+    return true;
   }
-  return std::nullopt;
+  return false;
 }
 
 size_t IpAddress::format(char* out, bool bracket_v6) const {

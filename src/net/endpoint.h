@@ -45,6 +45,10 @@ struct IpAddress {
   static IpAddress v4(uint32_t host_order);
   // parse reads a literal ("192.0.2.1", "2001:db8::1", "[2001:db8::1]"); nullopt if not one.
   static std::optional<IpAddress> parse(std::string_view text);
+  // parseInto is parse writing into `out` (left as it was on failure), for the fast path: a
+  // returned optional is built on the stack and copied with loads wider than its stores, which
+  // wait for them (no store forwarding).
+  static bool parseInto(std::string_view text, IpAddress& out);
   // toString prints the literal without brackets.
   [[nodiscard]] std::string toString() const;
   // format writes the literal (IPv6 in brackets when `bracket_v6`) into `out` (>= 48 bytes)

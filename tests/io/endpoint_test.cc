@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <random>
 #include <string>
 
@@ -100,6 +102,22 @@ TEST(EndpointFormat, CanonicalText) {
     EXPECT_EQ((Endpoint{*ip, 5060}.toString()), row.endpoint) << row.input;
     // Round trip: what we print parses back to the same address.
     EXPECT_EQ(IpAddress::parse(row.plain), ip) << row.input;
+  }
+}
+
+// parseInto: the octets in order and the rest zeroed over a previous IPv6 address; a failed
+// parse leaves the destination as it was.
+TEST(EndpointParse, ParseIntoOverwritesOrLeavesAlone) {
+  IpAddress out = *IpAddress::parse("2001:db8::ffff:ffff");
+  ASSERT_TRUE(IpAddress::parseInto("198.18.7.250", out));
+  EXPECT_TRUE(out.isV4());
+  const uint8_t expected[16] = {198, 18, 7, 250};
+  EXPECT_EQ(0, std::memcmp(out.bytes, expected, sizeof(expected)));
+  EXPECT_EQ(out, *IpAddress::parse("198.18.7.250"));
+  for (const char* bad : {"198.18.7", "198.18.7.256", "198.18.07.1", "198.18.7.1.", "host"}) {
+    IpAddress kept = *IpAddress::parse("192.0.2.9");
+    EXPECT_FALSE(IpAddress::parseInto(bad, kept)) << bad;
+    EXPECT_EQ(kept, *IpAddress::parse("192.0.2.9")) << bad;
   }
 }
 
