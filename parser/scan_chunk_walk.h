@@ -406,20 +406,38 @@ class ChunkWalker {
     return _mm256_testz_si256(repeats, repeats) == 0;
   }
 
-  // copyBytes copies kBytes (>= 32) bytes in 32-byte moves, the last one overlapping: a
-  // memcpy of these odd sizes would become `rep movs`.
-  template <size_t kBytes>
-  __attribute__((always_inline)) static void copyBytes(const void* from, void* to) {
-    static_assert(kBytes >= kChunk, "copyBytes moves whole 32-byte chunks");
-    const auto* source = static_cast<const char*>(from);
-    auto* target = static_cast<char*>(to);
-    for (size_t i = 0; i + kChunk < kBytes; i += kChunk) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(target + i),
-                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(source + i)));
+  // bytesFrom returns bytes [kShift, kShift + 32) of the 64 bytes low ++ high (0 < kShift <
+  // 32), from registers: a 32-byte reload from memory just stored in two halves would wait
+  // for both stores (no store forwarding).
+  template <int kShift>
+  __attribute__((always_inline)) static __m256i bytesFrom(__m256i low, __m256i high) {
+    static_assert(kShift > 0 && kShift < 32, "a shift inside the first chunk");
+    const __m256i middle = _mm256_permute2x128_si256(low, high, 0x21);  // low.hi, high.lo
+    if constexpr (kShift < 16) {
+      return _mm256_alignr_epi8(middle, low, kShift);
+    } else {
+      return _mm256_alignr_epi8(high, middle, kShift - 16);
     }
-    _mm256_storeu_si256(
-        reinterpret_cast<__m256i*>(target + kBytes - kChunk),
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(source + kBytes - kChunk)));
+  }
+
+  // storeChunks stores the first kBytes (32 < kBytes <= 32 * kCount) of the chunks at `to`:
+  // whole chunks, then the last 32 bytes, which overlap the chunk before them, made in
+  // registers by bytesFrom. A memcpy of these odd sizes would be `rep movs`, and a copy
+  // through memory would reload what was just stored.
+  template <size_t kBytes, size_t kCount>
+  __attribute__((always_inline)) static void storeChunks(const __m256i (&chunks)[kCount],
+                                                         void* to) {
+    static_assert(kBytes > kChunk && kBytes <= kChunk * kCount, "the chunks hold kBytes");
+    constexpr size_t kWhole = kBytes / kChunk;
+    auto* target = static_cast<char*>(to);
+    for (size_t i = 0; i < kWhole; ++i) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(target + kChunk * i), chunks[i]);
+    }
+    if constexpr (kBytes % kChunk != 0) {
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(target + kBytes - kChunk),
+          bytesFrom<kBytes % kChunk>(chunks[kWhole - 1], chunks[kWhole]));
+    }
   }
 
   // copyIndex stores the walk's index into the message (without the HeaderId::Other slot),
@@ -429,12 +447,14 @@ class ChunkWalker {
                                                        const uint8_t* occurrences,
                                                        SipMessage& out) {
     const __m256i last = _mm256_set1_epi16(static_cast<int16_t>(limit - 1));
-    auto* index = reinterpret_cast<__m256i*>(first_index);
-    for (int i = 0; i < 3; ++i) {
-      _mm256_store_si256(index + i, _mm256_sub_epi16(last, _mm256_load_si256(index + i)));
-    }
-    copyBytes<sizeof(out.first_index)>(first_index, out.first_index);
-    copyBytes<sizeof(out.occurrences)>(occurrences, out.occurrences);
+    const auto* index = reinterpret_cast<const __m256i*>(first_index);
+    const __m256i lines[3] = {_mm256_sub_epi16(last, _mm256_load_si256(index)),
+                              _mm256_sub_epi16(last, _mm256_load_si256(index + 1)),
+                              _mm256_sub_epi16(last, _mm256_load_si256(index + 2))};
+    storeChunks<sizeof(out.first_index)>(lines, out.first_index);
+    const auto* counts = reinterpret_cast<const __m256i*>(occurrences);
+    const __m256i count_chunks[2] = {_mm256_load_si256(counts), _mm256_load_si256(counts + 1)};
+    storeChunks<sizeof(out.occurrences)>(count_chunks, out.occurrences);
   }
 };
 
