@@ -28,30 +28,31 @@ std::string_view stripBrackets(std::string_view host) {
   return host;
 }
 
-// sameShortText is a == b without a memcmp call for the lengths of IPv4 texts: two
-// overlapping word loads from each side. The call was about 2% of an INVITE's pipeline time
-// when the top Via's sent-by and the source address have the same length (as they do
-// whenever no NAT lies between them).
+// sameEnds compares the `n` bytes (sizeof(Word) <= n <= 2 * sizeof(Word)) at `a` and `b` as
+// two overlapping words each: the first and the last sizeof(Word) bytes.
+template <typename Word>
+bool sameEnds(const char* a, const char* b, size_t n) {
+  Word a0, a1, b0, b1;
+  std::memcpy(&a0, a, sizeof(Word));
+  std::memcpy(&a1, a + n - sizeof(Word), sizeof(Word));
+  std::memcpy(&b0, b, sizeof(Word));
+  std::memcpy(&b1, b + n - sizeof(Word), sizeof(Word));
+  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+// sameShortText is a == b without a memcmp call for the lengths of IPv4 texts. The call was
+// about 2% of an INVITE's pipeline time when the top Via's sent-by and the source address have
+// the same length (as they do whenever no NAT lies between them).
 bool sameShortText(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) {
     return false;
   }
   if (n >= 8 && n <= 16) {
-    uint64_t a0, a1, b0, b1;
-    std::memcpy(&a0, a.data(), 8);
-    std::memcpy(&a1, a.data() + n - 8, 8);
-    std::memcpy(&b0, b.data(), 8);
-    std::memcpy(&b1, b.data() + n - 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    return sameEnds<uint64_t>(a.data(), b.data(), n);
   }
   if (n >= 4 && n < 8) {
-    uint32_t a0, a1, b0, b1;
-    std::memcpy(&a0, a.data(), 4);
-    std::memcpy(&a1, a.data() + n - 4, 4);
-    std::memcpy(&b0, b.data(), 4);
-    std::memcpy(&b1, b.data() + n - 4, 4);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    return sameEnds<uint32_t>(a.data(), b.data(), n);
   }
   return a == b;
 }
