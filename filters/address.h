@@ -30,9 +30,20 @@ struct Address {
   // fromBytes copies 4 (IPv4) or 16 (IPv6) network-order bytes.
   static Address fromBytes(bool is_v6, const uint8_t* raw) {
     Address a;
-    a.v6 = is_v6 ? 1 : 0;
-    std::memcpy(a.bytes, raw, is_v6 ? 16 : 4);
+    a.assign(is_v6, raw);
     return a;
+  }
+  // assign is fromBytes into this address, the rest of an IPv4 address zeroed. In place, for
+  // the per-packet path: a returned Address is built on the stack and copied with loads wider
+  // than its stores, which wait for them (no store forwarding).
+  void assign(bool is_v6, const uint8_t* raw) {
+    v6 = is_v6 ? 1 : 0;
+    std::memcpy(bytes, raw, 4);
+    if (is_v6) {
+      std::memcpy(bytes + 4, raw + 4, 12);
+    } else {
+      std::memset(bytes + 4, 0, 12);
+    }
   }
   // maxLength is the address width in bits: 32 or 128.
   [[nodiscard]] uint8_t maxLength() const { return v6 ? 128 : 32; }

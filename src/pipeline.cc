@@ -72,15 +72,7 @@ bool hostPortEndpoint(std::string_view host, uint16_t port, net::Endpoint& out) 
 // with wide loads, which cannot forward from those stores and wait for them (perf: most of
 // scanAhead's own time).
 void fillPacketMeta(filters::PacketMeta& meta, const RxPacket& packet, bool peer) {
-  const net::IpAddress& ip = packet.source.ip;
-  const bool v6 = ip.isV6();
-  meta.source.v6 = v6 ? 1 : 0;
-  std::memcpy(meta.source.bytes, ip.bytes, 4);
-  if (v6) {
-    std::memcpy(meta.source.bytes + 4, ip.bytes + 4, 12);
-  } else {
-    std::memset(meta.source.bytes + 4, 0, 12);
-  }
+  meta.source.assign(packet.source.ip.isV6(), packet.source.ip.bytes);
   meta.source_port = packet.source.port;
   meta.ttl = packet.ttl;
   meta.length = packet.length;
