@@ -120,7 +120,9 @@ MessageEditor::InPlace MessageEditor::applyInPlace(uint8_t* begin, size_t length
       std::memcpy(begin + e.offset + shift[i], e.text.data(), e.text.size());
     }
   }
-  return {begin + start_shift, static_cast<size_t>(static_cast<int64_t>(length) + delta)};
+  const size_t unchanged_tail = shift[count_] == 0 ? to[count_] - from[count_] : 0;
+  return {begin + start_shift, static_cast<size_t>(static_cast<int64_t>(length) + delta),
+          unchanged_tail};
 }
 
 }  // namespace sipshield::lb

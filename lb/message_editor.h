@@ -29,9 +29,13 @@ class MessageEditor {
 
   // InPlace is where applyInPlace left the rewritten message: `data` is null when it could not
   // be applied (overlapping or out-of-range edits, or not enough room either side).
+  // `unchanged_tail` is how many of its last bytes are the input's last bytes, where they
+  // were (no edit touched them and they did not move): what follows the last edit when the
+  // rest moved, 0 when everything after the first edit moved.
   struct InPlace {
     uint8_t* data = nullptr;
     size_t length = 0;
+    size_t unchanged_tail = 0;
   };
 
   // applyInPlace applies the edits to the `length` bytes at `begin` inside the buffer they

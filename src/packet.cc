@@ -30,6 +30,7 @@ TxPacket* TxBatch::claim() {
   packet->destination = net::Endpoint{};
   packet->local_index = 0;
   packet->in_place_of = nullptr;
+  packet->unchanged_tail = 0;
   return packet;
 }
 
@@ -41,7 +42,8 @@ void TxBatch::commit(uint32_t length) {
   ++count_;
 }
 
-void TxBatch::commitInPlace(const RxPacket& source, uint8_t* data, uint32_t length) {
+void TxBatch::commitInPlace(const RxPacket& source, uint8_t* data, uint32_t length,
+                            uint32_t unchanged_tail) {
   if (count_ == slots_) {
     return;  // nothing was claimed: claim() returned nullptr
   }
@@ -49,6 +51,7 @@ void TxBatch::commitInPlace(const RxPacket& source, uint8_t* data, uint32_t leng
   packet.data = data;
   packet.length = length;
   packet.in_place_of = &source;
+  packet.unchanged_tail = unchanged_tail;
   ++count_;
 }
 

@@ -37,6 +37,9 @@ struct TxPacket {
   // Non-null: `data` points into this RxPacket's buffer (rewritten in place), valid until the
   // backend has transmitted the batch; the backend sends that buffer rather than a copy.
   const RxPacket* in_place_of = nullptr;
+  // In place: the last `unchanged_tail` bytes are the received ones, untouched where they
+  // were (so a checksum of the received bytes can be reused for them).
+  uint32_t unchanged_tail = 0;
 };
 
 // TxBatch is a fixed set of transmit slots, allocated once per worker. Not thread-safe: one
@@ -57,8 +60,10 @@ class TxBatch {
   // commit marks the claimed slot as ready with `length` bytes.
   void commit(uint32_t length);
   // commitInPlace marks the claimed slot as ready with `length` bytes at `data`, inside the
-  // buffer of received packet `source` (whose `writable` bytes were rewritten in place).
-  void commitInPlace(const RxPacket& source, uint8_t* data, uint32_t length);
+  // buffer of received packet `source` (whose `writable` bytes were rewritten in place), the
+  // last `unchanged_tail` of them untouched since they were received.
+  void commitInPlace(const RxPacket& source, uint8_t* data, uint32_t length,
+                     uint32_t unchanged_tail = 0);
 
   [[nodiscard]] std::span<TxPacket> ready() { return {packets_, count_}; }
   [[nodiscard]] uint32_t size() const { return count_; }

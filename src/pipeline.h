@@ -112,7 +112,8 @@ class Pipeline final : public BurstHandler {
       if (done.data != nullptr) {
         out->destination = destination;
         out->local_index = static_cast<uint8_t>(local);
-        tx.commitInPlace(packet, done.data, static_cast<uint32_t>(done.length));
+        tx.commitInPlace(packet, done.data, static_cast<uint32_t>(done.length),
+                         static_cast<uint32_t>(done.unchanged_tail));
         return true;
       }
     }

@@ -91,6 +91,44 @@ uint64_t checksumAdd(const uint8_t* data, size_t length, uint64_t sum) {
   return addPortable(data, length, sum);
 }
 
+uint64_t checksumAddMarked(const uint8_t* data, size_t length, uint64_t sum,
+                           uint64_t& at_mark) {
+  if (length >= kChecksumMarkBytes && detail::g_checksum_avx2) {
+    return checksumAddMarkedAvx2(data, length, sum, at_mark);
+  }
+  // The portable kernel sums the first bytes twice: machines without AVX2 only.
+  at_mark = checksumAdd(data, length < kChecksumMarkBytes ? length : kChecksumMarkBytes, sum);
+  return length < kChecksumMarkBytes ? at_mark : checksumAdd(data, length, sum);
+}
+
+namespace {
+
+// fold16 folds a running sum to 16 bits, not complemented (0xFFFF and 0 both stand for zero).
+uint64_t fold16(uint64_t sum) {
+  while ((sum >> 16) != 0) {
+    sum = (sum & 0xFFFF) + (sum >> 16);
+  }
+  return sum;
+}
+
+// swapHalves is what a running sum becomes when every byte it summed moves by one place:
+// each byte changes half of its 16-bit word (RFC 1071 §2, byte-order independence).
+uint64_t swapHalves(uint64_t sum) {
+  const uint64_t folded = fold16(sum);
+  return ((folded & 0xFF) << 8) | (folded >> 8);
+}
+
+}  // namespace
+
+uint64_t checksumSubtract(uint64_t whole, uint64_t part) {
+  // In one's-complement arithmetic -x is ~x: adding 0xFFFF - x takes x away (mod 0xFFFF).
+  return fold16(whole) + (0xFFFF - fold16(part));
+}
+
+uint64_t reusedTailSum(uint64_t from_mark, bool moved_odd) {
+  return moved_odd ? swapHalves(from_mark) : from_mark;
+}
+
 uint16_t checksumFold(uint64_t sum) {
   while ((sum >> 16) != 0) {
     sum = (sum & 0xFFFF) + (sum >> 16);
@@ -131,10 +169,11 @@ uint64_t pseudoHeaderSum(const IpAddress& source, const IpAddress& destination,
 
 uint16_t udpChecksumOfWords(const IpAddress& source, const IpAddress& destination,
                             uint32_t header_word0, uint32_t header_word1, const uint8_t* payload,
-                            uint32_t payload_length) {
+                            uint32_t payload_length, uint32_t known_tail,
+                            uint64_t known_tail_sum) {
   uint64_t sum = pseudoHeaderSum(source, destination, 17, payload_length + 8);
   sum = detail::finishChecksum(static_cast<uint64_t>(header_word0) + header_word1, sum);
-  sum = checksumAdd(payload, payload_length, sum);
+  sum = checksumAdd(payload, payload_length - known_tail, sum) + known_tail_sum;
   const uint16_t folded = checksumFold(sum);
   return folded == 0 ? 0xFFFF : folded;
 }

@@ -33,6 +33,10 @@ bool setChecksumIsa(ChecksumIsa isa);
 // checksumIsaSupported(ChecksumIsa::Avx2); it never reads outside [data, data + length).
 [[nodiscard]] uint64_t checksumAddAvx2(const uint8_t* data, size_t length, uint64_t sum);
 
+// checksumAddMarkedAvx2 is checksumAddMarked (checksum.h) with the AVX2 kernel, in one pass.
+[[nodiscard]] uint64_t checksumAddMarkedAvx2(const uint8_t* data, size_t length, uint64_t sum,
+                                             uint64_t& at_mark);
+
 // checksumAddWith runs kernel `isa` (which must be supported). For tests and benchmarks.
 [[nodiscard]] uint64_t checksumAddWith(ChecksumIsa isa, const uint8_t* data, size_t length,
                                        uint64_t sum);

@@ -106,14 +106,16 @@ uint32_t writeIpv6(uint8_t* out, const uint8_t* source, const uint8_t* destinati
 
 uint32_t writeUdp(uint8_t* out, const IpAddress& source, uint16_t source_port,
                   const IpAddress& destination, uint16_t destination_port,
-                  const uint8_t* payload, uint32_t payload_length) {
+                  const uint8_t* payload, uint32_t payload_length, uint32_t known_tail,
+                  uint64_t known_tail_sum) {
   // As in writeIpv4: the header's two words are summed from registers, not read back.
   const auto udp_length = static_cast<uint16_t>(kUdpHeaderBytes + payload_length);
   const uint32_t word0 = __builtin_bswap16(source_port) |
                          static_cast<uint32_t>(__builtin_bswap16(destination_port)) << 16;
   const uint32_t word1 = __builtin_bswap16(udp_length);  // checksum still zero
   const uint16_t checksum =
-      udpChecksumOfWords(source, destination, word0, word1, payload, payload_length);
+      udpChecksumOfWords(source, destination, word0, word1, payload, payload_length,
+                                   known_tail, known_tail_sum);
   store32(out, word0);
   store32(out + 4, word1 | static_cast<uint32_t>(__builtin_bswap16(checksum)) << 16);
   return kUdpHeaderBytes;

@@ -80,10 +80,12 @@ uint32_t writeIpv6(uint8_t* out, const uint8_t* source, const uint8_t* destinati
                    uint8_t next_header, uint8_t hop_limit, uint16_t payload_length);
 
 // writeUdp writes a UDP header for `payload` with the checksum over the pseudo-header of
-// `source`/`destination` (the payload is only read) and returns 8.
+// `source`/`destination` (the payload is only read) and returns 8. The payload's last
+// `known_tail` bytes are not read: `known_tail_sum` is what they add (udpChecksumOfWords).
 uint32_t writeUdp(uint8_t* out, const IpAddress& source, uint16_t source_port,
                   const IpAddress& destination, uint16_t destination_port,
-                  const uint8_t* payload, uint32_t payload_length);
+                  const uint8_t* payload, uint32_t payload_length, uint32_t known_tail = 0,
+                  uint64_t known_tail_sum = 0);
 
 // ipv4FragmentPayloadBytes returns how many bytes of IP payload each fragment carries for a
 // link MTU `mtu`: the largest multiple of 8 that fits after a 20-byte header (RFC 791).

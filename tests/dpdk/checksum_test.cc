@@ -3,6 +3,8 @@
 // datagram can have, and RFC 1071's worked example. No DPDK: built with or without it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <random>
 #include <string_view>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "src/net/checksum.h"
 #include "src/net/checksum_kernel.h"
 #include "src/net/endpoint.h"
+#include "src/net/frame.h"
 
 namespace sipshield {
 namespace {
@@ -256,6 +259,114 @@ TEST(ChecksumKernels, UdpChecksumMatchesReference) {
           << from << " length " << length;
     }
   }
+}
+
+}  // namespace
+}  // namespace sipshield
+
+namespace sipshield {
+namespace {
+
+// checksumAddMarked gives exactly checksumAdd's total and, for the first kChecksumMarkBytes
+// (or all when shorter), exactly checksumAdd's sum of those, with every kernel behind it.
+TEST(ChecksumKernels, MarkedSumIsTheTotalAndThePrefix) {
+  std::mt19937_64 random(512);
+  std::vector<uint8_t> buffer(1600 + 8);
+  for (uint8_t& b : buffer) {
+    b = static_cast<uint8_t>(random());
+  }
+  const ChecksumIsa before = net::activeChecksumIsa();
+  size_t mismatches = 0;
+  for (ChecksumIsa isa : supportedKernels()) {
+    ASSERT_TRUE(net::setChecksumIsa(isa));
+    for (size_t offset : {0u, 1u, 3u}) {
+      for (size_t length = 0; length <= 1600; ++length) {
+        const uint8_t* data = buffer.data() + offset;
+        const uint64_t sum = (offset * 1601 + length) & 0xFFFFF;
+        uint64_t at_mark = 0;
+        const uint64_t total = net::checksumAddMarked(data, length, sum, at_mark);
+        const size_t marked = std::min(length, net::kChecksumMarkBytes);
+        if ((total != net::checksumAdd(data, length, sum) ||
+             at_mark != net::checksumAdd(data, marked, sum)) &&
+            ++mismatches <= 10) {
+          ADD_FAILURE() << net::checksumIsaName(isa) << " offset " << offset << " length "
+                        << length;
+        }
+      }
+    }
+  }
+  ASSERT_TRUE(net::setChecksumIsa(before));
+  EXPECT_EQ(mismatches, 0u);
+}
+
+// An in-place rewrite as the DPDK backend sends it: a received UDP datagram's bytes before
+// some point (at most the mark) are replaced by a new prefix of another length (new bytes, the
+// header moved into the headroom), the bytes after it stay where they were. The UDP checksum
+// that takes the sum of the bytes from the mark on from the receive check (reusedTailSum)
+// equals the one summed over every byte, for starts moved by odd and even amounts both ways,
+// up to the mark and right at it, both families.
+TEST(ChecksumKernels, ReusedTailMatchesAFullSum) {
+  std::mt19937 random(1624);
+  const auto ip = [](std::string_view text) { return net::IpAddress::parse(text).value(); };
+  const net::IpAddress client = ip("198.18.0.2");
+  const net::IpAddress us = ip("198.18.0.1");
+  const net::IpAddress backend = ip("198.18.1.31");
+  const net::IpAddress client6 = ip("2001:db8::2");
+  const net::IpAddress us6 = ip("2001:db8::1");
+  const net::IpAddress backend6 = ip("2001:db8:1::31");
+  constexpr size_t kHeadroom = 256;
+  size_t checked = 0;
+  for (int round = 0; round < 6000; ++round) {
+    const bool v6 = round % 2 == 1;
+    // A received payload longer than the mark, so the receive check kept a sum from it.
+    const uint32_t payload_length = 505 + random() % 1000;
+    // The unchanged part starts `was_at` bytes into the payload, at most at the mark.
+    uint32_t was_at = random() % (net::kChecksumMarkBytes - net::kUdpHeaderBytes + 1);
+    if (round % 7 == 0) {
+      was_at = net::kChecksumMarkBytes - net::kUdpHeaderBytes;  // right at the mark
+    }
+    const uint32_t now_at = static_cast<uint32_t>(
+        std::max<int>(0, static_cast<int>(was_at) + static_cast<int>(random() % 161) - 40));
+    std::vector<uint8_t> buffer(kHeadroom + net::kUdpHeaderBytes + payload_length);
+    for (uint8_t& b : buffer) {
+      b = static_cast<uint8_t>(random());
+    }
+    uint8_t* const rx_udp = buffer.data() + kHeadroom;
+    const uint32_t udp_length = net::kUdpHeaderBytes + payload_length;
+    rx_udp[4] = static_cast<uint8_t>(udp_length >> 8);
+    rx_udp[5] = static_cast<uint8_t>(udp_length);
+    rx_udp[6] = 0;
+    rx_udp[7] = 0;
+    uint64_t at_mark = 0;
+    const uint64_t rx_total = net::checksumAddMarked(
+        rx_udp, udp_length,
+        net::pseudoHeaderSum(v6 ? client6 : client, v6 ? us6 : us, net::kIpProtoUdp,
+                             udp_length),
+        at_mark);
+    const uint64_t from_mark = net::checksumSubtract(rx_total, at_mark);
+    // The rewrite: new bytes before the tail, the datagram now starting earlier or later.
+    uint8_t* const tail = rx_udp + net::kUdpHeaderBytes + was_at;
+    const uint32_t tail_length = payload_length - was_at;
+    uint8_t* const tx_payload = tail - now_at;
+    for (uint8_t* p = tx_payload; p < tail; ++p) {
+      *p = static_cast<uint8_t>(random());
+    }
+    const uint32_t tx_length = now_at + tail_length;
+    // The bytes from the mark on keep their sum; only their parity may change.
+    const uint32_t known_tail = udp_length - static_cast<uint32_t>(net::kChecksumMarkBytes);
+    const uint64_t tail_sum = net::reusedTailSum(from_mark, ((now_at ^ was_at) & 1) != 0);
+    uint8_t reused[8];
+    uint8_t summed[8];
+    net::writeUdp(reused, v6 ? us6 : us, 5060, v6 ? backend6 : backend, 5080, tx_payload,
+                  tx_length, known_tail, tail_sum);
+    net::writeUdp(summed, v6 ? us6 : us, 5060, v6 ? backend6 : backend, 5080, tx_payload,
+                  tx_length);
+    ASSERT_EQ(std::memcmp(reused, summed, sizeof(reused)), 0)
+        << "round " << round << " payload " << payload_length << " was at " << was_at
+        << " now at " << now_at;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6000u);
 }
 
 }  // namespace

@@ -78,11 +78,12 @@ const RoomCase kRooms[] = {
 };
 
 // randomEdits fills `editor` with 0..kMaxEdits non-overlapping edits over `length` bytes;
-// their texts live in `texts`.
+// their texts live in `texts`. `last_end` gets where the last edit ends (0 without edits).
 void randomEdits(std::mt19937& rng, size_t length, MessageEditor& editor,
-                 std::vector<std::string>& texts) {
+                 std::vector<std::string>& texts, uint32_t& last_end) {
   editor.clear();
   texts.clear();
+  last_end = 0;
   std::uniform_int_distribution<int> count_dist(0, MessageEditor::kMaxEdits);
   const int count = count_dist(rng);
   std::vector<uint32_t> cuts;
@@ -111,6 +112,7 @@ void randomEdits(std::mt19937& rng, size_t length, MessageEditor& editor,
     }
     texts.push_back(std::move(text));
     ASSERT_TRUE(editor.replace(offset, end - offset, texts.back()));
+    last_end = end;
   }
 }
 
@@ -126,7 +128,8 @@ TEST(MessageEditorInPlace, RandomEditsMatchWriteOnEveryCorpusMessage) {
   int refused = 0;
   for (const auto& [name, message] : messages) {
     for (int round = 0; round < 200; ++round) {
-      randomEdits(rng, message.size(), editor, texts);
+      uint32_t last_end = 0;
+      randomEdits(rng, message.size(), editor, texts, last_end);
       const size_t expected_length =
           editor.write(parser::ByteView(reinterpret_cast<const uint8_t*>(message.data()),
                                         message.size()),
@@ -156,9 +159,13 @@ TEST(MessageEditorInPlace, RandomEditsMatchWriteOnEveryCorpusMessage) {
         ASSERT_GE(done.data, arena.begin() - room.headroom);
         ASSERT_LE(done.data + done.length, arena.begin() + message.size() + room.tailroom);
         if (growth <= 0 || static_cast<size_t>(growth) <= room.headroom) {
-          // The tail after the last edit kept its place: the message ends where it ended.
+          // The tail after the last edit kept its place: the message ends where it ended,
+          // and all of it is reported unchanged (a checksum of it is reused).
           EXPECT_EQ(done.data + done.length, arena.begin() + message.size());
+          EXPECT_EQ(done.unchanged_tail, message.size() - last_end);
           ++applied_in_headroom;
+        } else {
+          EXPECT_EQ(done.unchanged_tail, 0u);  // everything after the first edit moved
         }
       }
     }

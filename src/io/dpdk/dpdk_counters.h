@@ -41,6 +41,7 @@ namespace sipshield::io {
   X(SendErrors, "send_errors")             /* bad local_index, family or oversize datagram */ \
   X(TxInPlace, "tx_in_place")              /* datagrams sent in the mbuf they arrived in */   \
   X(TxCopied, "tx_copied")                 /* datagrams copied into new mbufs */              \
+  X(TxChecksumReused, "tx_checksum_reused") /* in place: the body's UDP sum taken from RX */  \
   X(ToKernel, "to_kernel")                 /* not for the fast path: handed to the TAP */     \
   X(FromKernel, "from_kernel")             /* frames the kernel sent out through the TAP */
 

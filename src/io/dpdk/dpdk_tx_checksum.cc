@@ -25,7 +25,8 @@ uint64_t txOffloadBits(TxChecksumOffload offload) {
 DatagramHeaders writeDatagramHeaders(uint8_t* frame, const net::MacAddress& source_mac,
                                      uint16_t vlan, const net::Endpoint& source,
                                      const net::Endpoint& destination, uint32_t payload_length,
-                                     uint16_t ip_id, TxChecksumOffload offload) {
+                                     uint16_t ip_id, TxChecksumOffload offload,
+                                     uint32_t known_tail, uint64_t known_tail_sum) {
   const bool v4 = source.ip.isV4();
   DatagramHeaders out;
   out.l2_len = static_cast<uint16_t>(net::writeEthernet(
@@ -58,7 +59,7 @@ DatagramHeaders writeDatagramHeaders(uint8_t* frame, const net::MacAddress& sour
                               source.ip, destination.ip, net::kIpProtoUdp, udp_length))));
   } else {
     (void)net::writeUdp(udp, source.ip, source.port, destination.ip, destination.port,
-                        udp + net::kUdpHeaderBytes, payload_length);
+                        udp + net::kUdpHeaderBytes, payload_length, known_tail, known_tail_sum);
   }
   out.length = out.l2_len + out.l3_len + net::kUdpHeaderBytes;
   if (offload.udp || (v4 && offload.ipv4)) {

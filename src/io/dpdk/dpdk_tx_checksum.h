@@ -38,12 +38,14 @@ struct DatagramHeaders {
 // whose `payload_length` bytes already follow at frame + datagramHeaderBytes(...). Checksums
 // the port offloads are left to it per DPDK's contract: IPv4 header checksum zero, UDP checksum
 // holding the pseudo-header sum (what rte_ipv4_phdr_cksum / rte_ipv6_phdr_cksum give); the
-// rest are computed in software (the UDP one reads the payload). Thread-safe (writes only
-// `frame`). Returns the flags and lengths to set on the mbuf.
+// rest are computed in software (the UDP one reads the payload but its last `known_tail`
+// bytes, which add `known_tail_sum`: net::writeUdp). Thread-safe (writes only `frame`).
+// Returns the flags and lengths to set on the mbuf.
 DatagramHeaders writeDatagramHeaders(uint8_t* frame, const net::MacAddress& source_mac,
                                      uint16_t vlan, const net::Endpoint& source,
                                      const net::Endpoint& destination, uint32_t payload_length,
-                                     uint16_t ip_id, TxChecksumOffload offload);
+                                     uint16_t ip_id, TxChecksumOffload offload,
+                                     uint32_t known_tail = 0, uint64_t known_tail_sum = 0);
 
 // datagramHeaderBytes returns how many header bytes writeDatagramHeaders writes.
 [[nodiscard]] constexpr uint32_t datagramHeaderBytes(bool v4, uint16_t vlan) {

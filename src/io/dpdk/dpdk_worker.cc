@@ -670,6 +670,7 @@ void DpdkWorker::acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold,
   net::UdpDatagram datagram;
   const net::DecodeStatus status = net::decodeUdp(net::LinkType::Ethernet, frame, size, datagram);
   DpdkCounter verdict = DpdkCounter::Count;
+  uint64_t from_mark = kNoSum;
   if (status == net::DecodeStatus::NotUdp || status == net::DecodeStatus::Fragment) {
     verdict = DpdkCounter::NotForFastPath;
   } else if (status != net::DecodeStatus::Ok) {
@@ -682,12 +683,16 @@ void DpdkWorker::acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold,
       verdict = DpdkCounter::BadChecksum;
     } else if (!absent) {
       const uint32_t udp_length = datagram.length + net::kUdpHeaderBytes;
-      const uint64_t sum = net::checksumAdd(
+      uint64_t at_mark;
+      const uint64_t sum = net::checksumAddMarked(
           udp, udp_length,
           net::pseudoHeaderSum(datagram.source.ip, datagram.destination.ip, net::kIpProtoUdp,
-                               udp_length));
+                               udp_length),
+          at_mark);
       if (net::checksumFold(sum) != 0) {
         verdict = DpdkCounter::BadChecksum;
+      } else if (udp_length > net::kChecksumMarkBytes) {
+        from_mark = net::checksumSubtract(sum, at_mark);
       }
     }
   }
@@ -713,6 +718,7 @@ void DpdkWorker::acceptUdp(const uint8_t* frame, uint32_t size, rte_mbuf* hold,
     return;
   }
   rx_mbuf_[rx_count_] = hold;
+  rx_from_mark_[rx_count_] = from_mark;
   RxPacket& packet = rx_[rx_count_++];
   packet.data = datagram.payload;
   packet.length = datagram.length;
@@ -838,19 +844,40 @@ int DpdkWorker::frameInPlace(uint32_t port_index, const net::Endpoint& source,
   mbuf->data_off = static_cast<uint16_t>(frame - buffer);
   mbuf->data_len = static_cast<uint16_t>(headers + packet.length);
   mbuf->pkt_len = headers + packet.length;
-  writeHeaders(mbuf, frame, port_index, source, packet.destination, packet.length);
+  uint64_t tail_sum = 0;
+  const uint32_t tail = port.tx_checksums.udp ? 0 : reusableTail(packet, index, tail_sum);
+  writeHeaders(mbuf, frame, port_index, source, packet.destination, packet.length, tail,
+               tail_sum);
   rx_mbuf_[index] = nullptr;  // transmitted: not freed with the burst
   frames_[0] = mbuf;
   return 1;
 }
 
+uint32_t DpdkWorker::reusableTail(const TxPacket& packet, ptrdiff_t index, uint64_t& sum) {
+  const RxPacket& received = rx_[index];
+  const uint64_t from_mark = rx_from_mark_[index];
+  // The received bytes from the mark on must still be there, unchanged, and end the datagram
+  // (a rewrite that cut bytes after Content-Length ends earlier).
+  const uint8_t* const end = packet.data + packet.length;
+  const uint8_t* const mark = received.data - net::kUdpHeaderBytes + net::kChecksumMarkBytes;
+  if (from_mark == kNoSum || end != received.data + received.length ||
+      end - mark > static_cast<ptrdiff_t>(packet.unchanged_tail)) {
+    return 0;
+  }
+  // Those bytes moved relative to the datagram's start as much as its start moved.
+  sum = net::reusedTailSum(from_mark, ((received.data - packet.data) & 1) != 0);
+  counters_.add(DpdkCounter::TxChecksumReused);
+  return static_cast<uint32_t>(end - mark);
+}
+
 void DpdkWorker::writeHeaders(rte_mbuf* mbuf, uint8_t* frame, uint32_t port_index,
                               const net::Endpoint& source, const net::Endpoint& destination,
-                              uint32_t payload_length) {
+                              uint32_t payload_length, uint32_t known_tail,
+                              uint64_t known_tail_sum) {
   const DpdkPortLayout& port = layout_.ports[port_index];
   const DatagramHeaders headers =
       writeDatagramHeaders(frame, port.mac, port.vlan, source, destination, payload_length,
-                           ip_id_++, port.tx_checksums);
+                           ip_id_++, port.tx_checksums, known_tail, known_tail_sum);
   mbuf->ol_flags = headers.ol_flags;
   mbuf->l2_len = headers.l2_len;
   mbuf->l3_len = headers.l3_len;

@@ -102,9 +102,17 @@ class DpdkWorker {
   // writeHeaders writes Ethernet (destination MAC zero), IP and UDP headers at `frame` for an
   // unfragmented datagram whose payload follows them, and sets `mbuf`'s TX checksum flags
   // from the port's offloads.
+  // The UDP checksum skips the payload's last `known_tail` bytes, which add `known_tail_sum`.
   void writeHeaders(rte_mbuf* mbuf, uint8_t* frame, uint32_t port_index,
                     const net::Endpoint& source, const net::Endpoint& destination,
-                    uint32_t payload_length);
+                    uint32_t payload_length, uint32_t known_tail = 0,
+                    uint64_t known_tail_sum = 0);
+  // reusableTail returns how many of the last bytes of in-place `packet` (rx_[index]
+  // rewritten) can take their UDP checksum from the receive check, setting `sum` to what they
+  // add there: those from net::kChecksumMarkBytes on, when the rewrite left them alone. 0
+  // when none can (the port checked the datagram, it had no checksum, it was shorter, or the
+  // rewrite reached past the mark).
+  uint32_t reusableTail(const TxPacket& packet, ptrdiff_t index, uint64_t& sum);
   void releaseHeld();
   // toKernelOrFree hands a frame that is not for the fast path to port `port_index`'s TAP
   // (exception path; in fragments when it exceeds the TAP's MTU), or frees it when the port
@@ -140,6 +148,11 @@ class DpdkWorker {
   // rx_mbuf_[i] holds the mbuf rx_[i] points into (null for reassembled copies, or once an
   // in-place transmit took it over); the rest are freed after the burst is transmitted.
   rte_mbuf* rx_mbuf_[kMaxBurst];
+  // rx_from_mark_[i]: what rx_[i]'s UDP bytes from net::kChecksumMarkBytes on added to the
+  // checksum checked in software, for reusableTail; kNoSum when it was not (offloaded, absent
+  // or a shorter datagram).
+  static constexpr uint64_t kNoSum = ~uint64_t{0};
+  uint64_t rx_from_mark_[kMaxBurst];
   rte_mbuf* burst_[kMaxBurst];
   // Reassembled datagrams are copied out of their mbuf chains into these (the pipeline needs
   // contiguous bytes); kScratchSlots per burst, more are counted and dropped.
