@@ -18,24 +18,29 @@ struct ViaByCall {
 // AVX2 instantiation is the common case.
 [[gnu::noinline]] ScanResult scanAndValidateByCall(ByteView input, SipMessage& message,
                                                    SipSummary& summary,
-                                                   const ScanLimits& limits) {
-  return scanAndValidateWith<ViaByCall>(input, message, summary, limits);
+                                                   const ScanLimits& limits, ViaCheck vias) {
+  return vias == ViaCheck::Used
+             ? scanAndValidateWith<ViaByCall, ViaCheck::Used>(input, message, summary, limits)
+             : scanAndValidateWith<ViaByCall, ViaCheck::Every>(input, message, summary, limits);
 }
 
 }  // namespace
 
-ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summary) {
-  return validateMessage<ViaByCall>(buffer, message, summary);
+ScanResult validate(ByteView buffer, const SipMessage& message, SipSummary& summary,
+                    ViaCheck vias) {
+  return vias == ViaCheck::Used ? validateMessage<ViaByCall, ViaCheck::Used>(buffer, message, summary)
+                                : validateMessage<ViaByCall, ViaCheck::Every>(buffer, message,
+                                                                              summary);
 }
 
 // The via-parms' classification follows the scanner's kernel (detail::viaParmAvx2Active): with
 // the AVX2 one, the instantiation that inlines the AVX2 steps (parser/validate_avx2.cc).
 ScanResult scanAndValidate(ByteView input, SipMessage& message, SipSummary& summary,
-                           const ScanLimits& limits) {
+                           const ScanLimits& limits, ViaCheck vias) {
   if (__builtin_expect(detail::viaParmAvx2Active(), 1)) {
-    return detail::scanAndValidateAvx2(input, message, summary, limits);
+    return detail::scanAndValidateAvx2(input, message, summary, limits, vias);
   }
-  return scanAndValidateByCall(input, message, summary, limits);
+  return scanAndValidateByCall(input, message, summary, limits, vias);
 }
 
 }  // namespace sipshield::parser

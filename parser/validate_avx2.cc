@@ -38,9 +38,14 @@ struct ViaInlineAvx2 {
 
 namespace detail {
 
+// One instantiation per ViaCheck, chosen per call: a process uses one (the pipeline Used, the
+// scan tool Every), so only its copy is hot.
 ScanResult scanAndValidateAvx2(ByteView input, SipMessage& message, SipSummary& summary,
-                               const ScanLimits& limits) {
-  return scanAndValidateWith<ViaInlineAvx2>(input, message, summary, limits);
+                               const ScanLimits& limits, ViaCheck vias) {
+  if (vias == ViaCheck::Used) {
+    return scanAndValidateWith<ViaInlineAvx2, ViaCheck::Used>(input, message, summary, limits);
+  }
+  return scanAndValidateWith<ViaInlineAvx2, ViaCheck::Every>(input, message, summary, limits);
 }
 
 }  // namespace detail
@@ -57,12 +62,12 @@ ScanResult scanAndValidateAvx2(ByteView input, SipMessage& message, SipSummary& 
 namespace sipshield::parser::detail {
 
 ScanResult scanAndValidateAvx2(ByteView input, SipMessage& message, SipSummary& summary,
-                               const ScanLimits& limits) {
+                               const ScanLimits& limits, ViaCheck vias) {
   const ScanResult result = scan(input, message, limits);
   if (!result.ok()) {
     return result;
   }
-  const ScanResult checked = validate(input, message, summary);
+  const ScanResult checked = validate(input, message, summary, vias);
   return checked.ok() ? result : checked;
 }
 

@@ -199,15 +199,95 @@ template <typename Via>
   return true;
 }
 
+// commasInQuotedText counts the ',' of [begin, end) outside quoted strings (RFC 3261 §25.1:
+// '"' opens and closes one, and a '\' inside quotes escapes the byte after it). Byte by byte:
+// for the rare Via line that holds a '"'.
+[[gnu::noinline]] inline uint32_t commasInQuotedText(const char* p, uint32_t begin,
+                                                     uint32_t end) {
+  uint32_t commas = 0;
+  bool quoted = false;
+  for (uint32_t pos = begin; pos < end; ++pos) {
+    const char c = p[pos];
+    if (quoted) {
+      if (c == '\\') {
+        ++pos;
+      } else if (c == '"') {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      ++commas;
+    }
+  }
+  return commas;
+}
+
+// commasOutsideQuotes counts the ',' of [begin, end) of `buffer` that are not inside a quoted
+// string: 16 bytes per step while none holds a '"' (reading up to 15 bytes past `end` when
+// the buffer has them: a value is followed by at least its CRLF), commasInQuotedText once one
+// does.
+inline uint32_t commasOutsideQuotes(ByteView buffer, uint32_t begin, uint32_t end) {
+  const char* p = buffer.data;
+#if defined(__SSE2__)
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i quote = _mm_set1_epi8('"');
+  uint32_t commas = 0;
+  uint32_t pos = begin;
+  while (pos < end && uint64_t{pos} + 16 <= buffer.size) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + pos));
+    // Bytes at and past `end` do not count.
+    const uint32_t in_range = end - pos >= 16 ? 0xFFFFu : (1u << (end - pos)) - 1;
+    const auto quotes =
+        static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, quote))) & in_range;
+    if (quotes != 0) {
+      return commasInQuotedText(p, begin, end);
+    }
+    commas += static_cast<uint32_t>(
+        __builtin_popcount(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, comma))) &
+                           in_range));
+    pos += 16;
+  }
+  if (pos >= end) {
+    return commas;
+  }
+  // The last bytes of the buffer: counted byte by byte from where the steps stopped.
+  return commas + commasInQuotedText(p, pos, end);
+#else
+  return commasInQuotedText(p, begin, end);
+#endif
+}
+
+// countViaParms counts, without parsing them, the via-parms that start at `pos` of Via line
+// `i` ([.., end), the `lines_read`-th Via line) and those of the Via lines after it, as
+// ViaCheck::Used does: one per line and one per ',' outside quoted strings.
+inline uint32_t countViaParms(ByteView buffer, const SipMessage& message, int i, uint32_t pos,
+                              uint32_t end, uint32_t lines_read) {
+  uint32_t parms = 0;
+  while (true) {
+    parms += 1 + commasOutsideQuotes(buffer, pos, end);
+    i = nextViaLine(message, i, lines_read);
+    if (i < 0) {
+      return parms;
+    }
+    ++lines_read;
+    pos = message.headers[i].value.offset;
+    end = message.headers[i].value.end();
+  }
+}
+
 // checkVias parses every via-parm of every Via line in order (the walk ViaCursor does, inline:
 // validate() needs no cursor object and no per-call bookkeeping), keeping the first in `top`
 // and the second in `second` and counting them (saturating at 0xFFFF). The message has a Via
 // line (first_index). Via::parse parses the first two (one call site: it may be inlined),
-// checkMoreVias the rest. Returns false with `*error_offset` at the fault.
-template <typename Via>
+// checkMoreVias the rest. With ViaCheck::Used only the first (on a request) or the first two
+// (on a response) are parsed and the rest counted (countViaParms). Returns false with
+// `*error_offset` at the fault.
+template <typename Via, ViaCheck kVias>
 [[gnu::always_inline]] inline bool checkVias(ByteView buffer, const SipMessage& message,
                                              ViaEntry& top, ViaEntry& second, uint16_t& count,
                                              uint32_t* error_offset) {
+  const uint32_t parsed = kVias == ViaCheck::Used && message.isRequest() ? 1 : 2;
   int i = message.first_index[static_cast<int>(HeaderId::Via)];
   uint32_t lines_read = 1;
   uint32_t pos = message.headers[i].value.offset;
@@ -236,10 +316,15 @@ template <typename Via>
       pos = message.headers[i].value.offset;
       end = message.headers[i].value.end();
     }
-    if (parms == 2) {
+    if (parms == parsed) {
       break;
     }
     entry = &second;
+  }
+  if constexpr (kVias == ViaCheck::Used) {
+    const uint32_t total = parms + countViaParms(buffer, message, i, pos, end, lines_read);
+    count = static_cast<uint16_t>(total > 0xFFFF ? 0xFFFF : total);
+    return true;
   }
   return checkMoreVias<Via>(buffer, message, i, pos, end, lines_read, count, error_offset);
 }
@@ -307,7 +392,7 @@ template <typename Via>
 }
 
 // validateMessage is validate(), with via-parms parsed by Via (checkVias).
-template <typename Via>
+template <typename Via, ViaCheck kVias>
 [[gnu::always_inline]] inline ScanResult validateMessage(ByteView buffer,
                                                          const SipMessage& message,
                                                          SipSummary& summary) {
@@ -341,10 +426,10 @@ template <typename Via>
     return invalid(ScanError::CSeqMethodMismatch, summary.cseq.method_token.offset);
   }
 
-  // Every via-parm is checked; the first two are kept.
+  // The via-parms are checked (every one, or those the proxy uses); the first two are kept.
   summary.via_count = 0;
   uint32_t via_error = 0;
-  if (!checkVias<Via>(buffer, message, summary.top_via, summary.second_via, summary.via_count,
+  if (!checkVias<Via, kVias>(buffer, message, summary.top_via, summary.second_via, summary.via_count,
                       &via_error)) {
     return invalid(ScanError::BadVia, via_error);
   }
@@ -368,7 +453,7 @@ template <typename Via>
 }
 
 // scanAndValidateWith is scanAndValidate(), with via-parms parsed by Via.
-template <typename Via>
+template <typename Via, ViaCheck kVias>
 [[gnu::always_inline]] inline ScanResult scanAndValidateWith(ByteView input,
                                                              SipMessage& message,
                                                              SipSummary& summary,
@@ -377,7 +462,7 @@ template <typename Via>
   if (result.status != ScanStatus::Complete) {
     return result;
   }
-  ScanResult checked = validateMessage<Via>(input, message, summary);
+  ScanResult checked = validateMessage<Via, kVias>(input, message, summary);
   if (checked.status != ScanStatus::Complete) {
     return checked;
   }
@@ -390,7 +475,7 @@ namespace detail {
 // scanAndValidateAvx2 (parser/validate_avx2.cc) is scanAndValidate with the via-parms' AVX2
 // fast path inlined. Call it only when viaParmAvx2Active().
 ScanResult scanAndValidateAvx2(ByteView input, SipMessage& message, SipSummary& summary,
-                               const ScanLimits& limits);
+                               const ScanLimits& limits, ViaCheck vias);
 }  // namespace detail
 
 }  // namespace sipshield::parser

@@ -134,7 +134,10 @@ void Pipeline::scanAhead(const RxPacket& packet, ScanSlot& slot, uint64_t now_ms
   }
   // --- end DoS shield
   const ByteView in(packet.data, packet.length);
-  slot.result = parser::scanAndValidate(in, slot.parsed.message, slot.summary);
+  // The via-parms the proxy uses must be well-formed; the others are forwarded as they came
+  // (RFC 3261 §16.3 step 1), only counted for the shield's Via limit.
+  slot.result =
+      parser::scanAndValidate(in, slot.parsed.message, slot.summary, {}, parser::ViaCheck::Used);
   if (slot.result.ok() && slot.parsed.message.isRequest()) {
     // The key a request from a client is dispatched by; a backend's own requests (record-route
     // mode) never use it, and their wasted prefetch costs nothing.

@@ -37,7 +37,8 @@ struct Msg {
   parser::ScanResult result;
 
   explicit Msg(std::string b) : bytes(std::move(b)) {
-    result = parser::scanAndValidate(parser::ByteView(bytes), parsed.message, summary);
+    result = parser::scanAndValidate(parser::ByteView(bytes), parsed.message, summary, {},
+                                     parser::ViaCheck::Used);
     EXPECT_EQ(result.status, parser::ScanStatus::Complete) << bytes;
   }
   [[nodiscard]] parser::ByteView in() const { return parser::ByteView(bytes); }

@@ -37,6 +37,12 @@ TEST(Sanity, PolicyTable) {
       {"Max-Forwards 0", request("INVITE", "", "", 0), 0, ShieldReason::MaxForwardsOutOfRange},
       {"no Max-Forwards, not required", request("INVITE", "", "", -1), 0, ShieldReason::None},
       {"three Vias", request("INVITE", three_vias), 0, ShieldReason::TooManyVias},
+      // Via-parms below the top one are counted, not parsed (parser::ViaCheck::Used).
+      {"three Vias, the lower ones unparsed and joined",
+       request("INVITE", "Via: SIP/2.0/UDP not parsed;x=\"a,b\", SIP/2.0/UDP 192.0.2.2\r\n"), 0,
+       ShieldReason::TooManyVias},
+      {"two Vias, a quoted comma", request("INVITE", "Via: SIP/2.0/UDP h;x=\"a,b\"\r\n"), 0,
+       ShieldReason::None},
       {"response skips method checks", response(), 0, ShieldReason::None},
   };
   for (const Row& r : rows) {

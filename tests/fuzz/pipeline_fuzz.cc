@@ -136,7 +136,7 @@ void signResponse(const World& world, std::vector<uint8_t>& bytes) {
   parser::ParsedMessage<parser::kDefaultHeaderCapacity> parsed;
   parser::SipSummary summary;
   const parser::ByteView in(bytes.data(), bytes.size());
-  if (!parser::scanAndValidate(in, parsed.message, summary).ok() ||
+  if (!parser::scanAndValidate(in, parsed.message, summary, {}, parser::ViaCheck::Used).ok() ||
       parsed.message.isRequest() || summary.via_count < 2) {
     return;
   }

@@ -80,6 +80,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.status == ScanStatus::Complete && r.consumed > size) {
       std::abort();
     }
+    // The pipeline's check (ViaCheck::Used) accepts all that the full one does, with the same
+    // count and top via-parm, and what it rejects the full one rejects too: for the same
+    // reason, unless the full one found a bad via-parm first (one Used does not parse).
+    static SipSummary used;
+    const uint16_t count = summary.via_count;
+    const Span top = summary.top_via.whole;
+    const ScanResult u = scanAndValidate(input, parsed.message, used, limits, ViaCheck::Used);
+    if (r.ok() && (!u.ok() || used.via_count != count || used.top_via.whole.offset != top.offset ||
+                   used.top_via.whole.length != top.length)) {
+      std::abort();
+    }
+    if (!u.ok() && (r.ok() || (r.error != ScanError::BadVia &&
+                               (u.status != r.status || u.error != r.error ||
+                                u.error_offset != r.error_offset)))) {
+      std::abort();
+    }
   }
 
   // The per-ISA walks must agree with the scalar reference.

@@ -77,15 +77,17 @@ inline net::Endpoint ep(std::string_view text) {
   return parsed.value_or(net::Endpoint{});
 }
 
-// Scanned is one message scanned and validated by the parser (the reference for outputs).
+// Scanned is one message scanned and validated by the parser (the reference for outputs):
+// every via-parm checked, unless `vias` says only those the pipeline uses.
 struct Scanned {
   std::string bytes;
   parser::ParsedMessage<parser::kDefaultHeaderCapacity> parsed;
   parser::SipSummary summary;
   parser::ScanResult result;
 
-  explicit Scanned(std::string b) : bytes(std::move(b)) {
-    result = parser::scanAndValidate(parser::ByteView(bytes), parsed.message, summary);
+  explicit Scanned(std::string b, parser::ViaCheck vias = parser::ViaCheck::Every)
+      : bytes(std::move(b)) {
+    result = parser::scanAndValidate(parser::ByteView(bytes), parsed.message, summary, {}, vias);
   }
   [[nodiscard]] bool complete() const { return result.status == parser::ScanStatus::Complete; }
   [[nodiscard]] std::string_view view(parser::Span s) const {
