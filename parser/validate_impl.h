@@ -201,7 +201,7 @@ template <typename Via>
 
 // commasInQuotedText counts the ',' of [begin, end) outside quoted strings (RFC 3261 §25.1:
 // '"' opens and closes one, and a '\' inside quotes escapes the byte after it). Byte by byte:
-// for the rare Via line that holds a '"'.
+// for the Via lines that hold a ',' or a '"' (comma-joined via-parms are rare).
 [[gnu::noinline]] inline uint32_t commasInQuotedText(const char* p, uint32_t begin,
                                                      uint32_t end) {
   uint32_t commas = 0;
@@ -224,35 +224,33 @@ template <typename Via>
 }
 
 // commasOutsideQuotes counts the ',' of [begin, end) of `buffer` that are not inside a quoted
-// string: 16 bytes per step while none holds a '"' (reading up to 15 bytes past `end` when
-// the buffer has them: a value is followed by at least its CRLF), commasInQuotedText once one
-// does.
+// string. Most Via lines hold neither ',' nor '"': 16 bytes per step find that out, the last
+// step reading up to 15 bytes past `end` when the buffer has them (a value is followed by at
+// least its CRLF). Only a line with one of them is counted byte by byte (commasInQuotedText).
 inline uint32_t commasOutsideQuotes(ByteView buffer, uint32_t begin, uint32_t end) {
   const char* p = buffer.data;
 #if defined(__SSE2__)
   const __m128i comma = _mm_set1_epi8(',');
   const __m128i quote = _mm_set1_epi8('"');
-  uint32_t commas = 0;
-  uint32_t pos = begin;
-  while (pos < end && uint64_t{pos} + 16 <= buffer.size) {
+  auto found = [&](uint32_t pos) {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + pos));
-    // Bytes at and past `end` do not count.
-    const uint32_t in_range = end - pos >= 16 ? 0xFFFFu : (1u << (end - pos)) - 1;
-    const auto quotes =
-        static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, quote))) & in_range;
-    if (quotes != 0) {
+    return static_cast<uint32_t>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, quote))));
+  };
+  uint32_t pos = begin;
+  for (; pos + 16 <= end; pos += 16) {
+    if (found(pos) != 0) {
       return commasInQuotedText(p, begin, end);
     }
-    commas += static_cast<uint32_t>(
-        __builtin_popcount(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, comma))) &
-                           in_range));
-    pos += 16;
   }
-  if (pos >= end) {
-    return commas;
+  if (pos == end) {
+    return 0;
   }
-  // The last bytes of the buffer: counted byte by byte from where the steps stopped.
-  return commas + commasInQuotedText(p, pos, end);
+  if (uint64_t{pos} + 16 <= buffer.size) {
+    // The last 1..15 bytes; the bytes after `end` do not count.
+    return (found(pos) & ((1u << (end - pos)) - 1)) != 0 ? commasInQuotedText(p, begin, end) : 0;
+  }
+  return commasInQuotedText(p, pos, end);  // the buffer's last bytes
 #else
   return commasInQuotedText(p, begin, end);
 #endif

@@ -176,9 +176,25 @@ TEST(ViaCheck, CountsCommasOutsideQuotedStringsOnly) {
   }
 }
 
-// Via lines of every length, with commas at every place, the last ending within 16 bytes of
-// the buffer's end (headers after it removed, the message cut after its empty line): Used
-// counts what Every parses.
+// Unused via-parms are counted to the buffer's last byte: a request whose last header is a
+// Via line of unparsed via-parms ending in a short one (its ',' in the line's last bytes, past
+// what a 16-byte step may read).
+TEST(ViaCheck, CountsUnusedViaParmsUpToTheBuffersEnd) {
+  for (uint32_t n = 0; n < 40; ++n) {
+    const std::string bytes =
+        "OPTIONS sip:bob@example.com SIP/2.0\r\nFrom: <sip:a@example.com>;tag=1\r\n"
+        "To: <sip:b@example.com>\r\nCall-ID: c@example.com\r\nCSeq: 1 OPTIONS\r\n"
+        "Via: " + kTop + "\r\nVia: " + std::string(n, 'b') + ",x,y\r\n\r\n";
+    Checked used;
+    check(bytes, ViaCheck::Used, used);
+    ASSERT_TRUE(used.result.ok()) << n << ": " << scanErrorName(used.result.error);
+    EXPECT_EQ(used.summary.via_count, 4) << n;
+  }
+}
+
+// Via lines of every length, with commas at every place (also in a line's last 16 bytes, past
+// the 16-byte steps), the last line ending within 16 bytes of the buffer's end (the Via lines
+// last, then the empty line): Used counts what Every parses.
 TEST(ViaCheck, CountsLikeEveryForAllLengthsAndPlaces) {
   std::mt19937 rng(163);
   int compared = 0;
@@ -191,6 +207,11 @@ TEST(ViaCheck, CountsLikeEveryForAllLengthsAndPlaces) {
       for (int k = 0; k < parms; ++k) {
         if (k > 0) {
           line += rng() % 2 == 0 ? "," : " , ";
+        }
+        if (k > 0 && rng() % 3 == 0) {
+          // A short via-parm (13 to 15 bytes): its ',' lies in the line's last 16 bytes.
+          line += "SIP/2.0/UDP h" + std::string(rng() % 3, 'h');
+          continue;
         }
         line += "SIP/2.0/UDP h" + std::to_string(rng() % 1000) + ".example.com";
         line += ";branch=z9hG4bK" + std::string(rng() % 40, 'a');
