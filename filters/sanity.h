@@ -22,6 +22,9 @@ struct SanityConfig {
   int32_t max_max_forwards = 255;  // §20.22 suggests 70 as the initial value
   bool require_max_forwards = false;  // §8.1.1.6: SHOULD, so off by default
   uint16_t max_via = 32;              // more Via entries than hops in any sane path
+  // Parse every via-parm and drop a message with a malformed one (bad_via), also below the
+  // ones the proxy uses. Off: RFC 3261 §16.3 has a proxy forward those unchanged.
+  bool check_every_via = false;
 };
 
 // methodBit returns the allowed_methods bit of `method`.

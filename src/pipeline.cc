@@ -98,6 +98,10 @@ void Pipeline::processBurst(std::span<const RxPacket> packets, TxBatch& tx, uint
     dispatcher_.setSnapshot(snapshot_->dispatch.get());
     // DoS shield: this snapshot's rules (state kept across reloads); burst fill feeds overload.
     shield_.setRules(snapshot_->shield.get(), snapshot_->operator_bans.get());
+    const filters::ShieldRules* rules = snapshot_->shield.get();
+    via_check_ = rules != nullptr && rules->sanity.enabled && rules->sanity.check_every_via
+                     ? parser::ViaCheck::Every
+                     : parser::ViaCheck::Used;
     shield_.observeBurst(static_cast<uint32_t>(packets.size()), kMaxBurst);
     const uint64_t now_ms = now_ns / 1000000;
     if (!packets.empty()) {
@@ -135,9 +139,9 @@ void Pipeline::scanAhead(const RxPacket& packet, ScanSlot& slot, uint64_t now_ms
   // --- end DoS shield
   const ByteView in(packet.data, packet.length);
   // The via-parms the proxy uses must be well-formed; the others are forwarded as they came
-  // (RFC 3261 §16.3 step 1), only counted for the shield's Via limit.
-  slot.result =
-      parser::scanAndValidate(in, slot.parsed.message, slot.summary, {}, parser::ViaCheck::Used);
+  // (RFC 3261 §16.3 step 1), only counted for the shield's Via limit, unless the sanity
+  // rule's check_every_via asks for all (via_check_).
+  slot.result = parser::scanAndValidate(in, slot.parsed.message, slot.summary, {}, via_check_);
   if (slot.result.ok() && slot.parsed.message.isRequest()) {
     // The key a request from a client is dispatched by; a backend's own requests (record-route
     // mode) never use it, and their wasted prefetch costs nothing.

@@ -159,6 +159,8 @@ class Pipeline final : public BurstHandler {
   // prefetch; forward() does the rest for the packet scanned into `slot`.
   void scanAhead(const RxPacket& packet, ScanSlot& slot, uint64_t now_ms);
   void forward(const RxPacket& packet, ScanSlot& slot, TxBatch& tx, uint64_t now_ms);
+  // How this burst's messages are checked: [shield.sanity] check_every_via, else Used.
+  parser::ViaCheck via_check_ = parser::ViaCheck::Used;
   ScanSlot slots_[2];
   ScanSlot* current_ = &slots_[0];  // the slot forward() works on
   // Our Via line: "Via: SIP/2.0/UDP " + host (<= 253, config-checked) + ":port;branch=" +

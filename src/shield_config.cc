@@ -509,7 +509,8 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules,
     constexpr std::string_view p = "shield.sanity";
     filters::SanityConfig& c = rules.sanity;
     const auto keys = withActionKeys({"enabled", "max_message_bytes", "methods", "min_max_forwards",
-                                      "max_max_forwards", "require_max_forwards", "max_via"});
+                                      "max_max_forwards", "require_max_forwards", "max_via",
+                                      "check_every_via"});
     if (Status s = rejectUnknownKeys(*t, p, keys); !s.isOk()) {
       return s;
     }
@@ -550,6 +551,9 @@ Status Reader::run(const toml::table& shield, filters::ShieldRules& rules,
       return s;
     }
     if (Status s = readInt(*t, p, "max_via", 1, 1000, c.max_via); !s.isOk()) {
+      return s;
+    }
+    if (Status s = readBool(*t, p, "check_every_via", c.check_every_via); !s.isOk()) {
       return s;
     }
     if (Status s = readHeader(*t, p, c.header); !s.isOk()) {
@@ -768,7 +772,8 @@ std::string render(const filters::ShieldRules& r) {
          std::to_string(r.sanity.min_max_forwards) + ".." +
          std::to_string(r.sanity.max_max_forwards) + " " +
          std::to_string(r.sanity.require_max_forwards) + " " + std::to_string(r.sanity.max_via) +
-         "\nscanner " + std::to_string(r.scanner.enabled);
+         " " + std::to_string(r.sanity.check_every_via) + "\nscanner " +
+         std::to_string(r.scanner.enabled);
   for (const auto& p : r.scanner.patterns) {
     out += ' ';
     out += p.text;

@@ -189,6 +189,24 @@ prefix_threshold = 0
 }
 
 // Scanner User-Agent: dropped, never forwarded; a phone passes.
+// [shield.sanity] check_every_via: off (the default, RFC 3261 §16.3) a request whose Via below
+// the top one is malformed is forwarded; on, it is dropped as malformed. A reload switches it.
+TEST(PipelineShield, CheckEveryViaDropsMalformedLowerVias) {
+  const std::string request =
+      testing::invite(1).insert(testing::invite(1).find("Max-Forwards"),
+                                "Via: SIP/2.0/UDP bad host;branch=z9hG4bK-x\r\n");
+  Shield s;
+  s.publish("[shield]\n");
+  EXPECT_TRUE(s.forwards(request, "203.0.113.5:5060"));
+  s.publish("[shield]\n[shield.sanity]\ncheck_every_via = true\n");
+  EXPECT_FALSE(s.forwards(request, "203.0.113.5:5060"));
+  EXPECT_TRUE(s.forwards(testing::invite(2), "203.0.113.5:5060"));
+  EXPECT_EQ(s.pipeline().counters().get(PipelineCounter::DroppedMalformed), 1u);
+  // A disabled sanity rule applies none of its policy.
+  s.publish("[shield]\n[shield.sanity]\nenabled = false\ncheck_every_via = true\n");
+  EXPECT_TRUE(s.forwards(request, "203.0.113.5:5060"));
+}
+
 TEST(PipelineShield, ScannerDropped) {
   Shield s;
   s.publish("[shield]\n");
